@@ -1,0 +1,1 @@
+"""The travel agent: graph, models, persistence of turns, composition root and CLI."""

@@ -1,0 +1,89 @@
+"""Every setting of the product, read once from the environment (and `.env`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class SettingsError(ValueError):
+    """A setting is missing or unsafe; the message is one sentence for the operator."""
+
+
+class Settings(BaseSettings):
+    """Configuration of one Global Travel Hub process."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+    )
+
+    environment: Literal["development", "test", "production"] = Field(
+        default="development", validation_alias="TRAVELHUB_ENV"
+    )
+    """`production` refuses to start with missing or default secrets."""
+
+    database_url: SecretStr | None = Field(default=None, validation_alias="DATABASE_URL")
+    """Owner connection (migrations, maintenance). Unset: an embedded PostgreSQL is started."""
+
+    app_database_url: SecretStr | None = Field(default=None, validation_alias="APP_DATABASE_URL")
+    """Runtime connection as the row-level-security role. Unset: derived from `database_url`."""
+
+    app_db_password: SecretStr | None = Field(
+        default=None, validation_alias="TRAVELHUB_APP_DB_PASSWORD"
+    )
+    """Password of the runtime role `travelhub_app` when `APP_DATABASE_URL` is derived."""
+
+    data_dir: Path = Field(default=Path(".travelhub"), validation_alias="TRAVELHUB_DATA_DIR")
+    """Where the embedded PostgreSQL keeps its data."""
+
+    redis_url: SecretStr | None = Field(default=None, validation_alias="REDIS_URL")
+    """Hot cache tier; unset means the database tier alone serves cached searches."""
+
+    db_pool_min_size: int = Field(default=1, ge=0, validation_alias="TRAVELHUB_DB_POOL_MIN")
+    db_pool_max_size: int = Field(default=10, ge=1, validation_alias="TRAVELHUB_DB_POOL_MAX")
+
+    default_tenant_slug: str = Field(
+        default="default", max_length=63, validation_alias="TRAVELHUB_DEFAULT_TENANT"
+    )
+    """Tenant that users created without an explicit tenant belong to."""
+
+    host: str = Field(default="127.0.0.1", validation_alias="TRAVELHUB_HOST")
+    port: int = Field(default=8000, ge=1, le=65535, validation_alias="TRAVELHUB_PORT")
+
+    auth_secret: SecretStr | None = Field(default=None, validation_alias="CHAINLIT_AUTH_SECRET")
+    """Signs Chainlit session tokens."""
+
+    token_encryption_keys: SecretStr | None = Field(
+        default=None, validation_alias="TRAVELHUB_TOKEN_KEYS"
+    )
+    """Comma-separated Fernet keys (newest first) encrypting OAuth tokens at rest."""
+
+    openai_api_key: SecretStr | None = Field(default=None, validation_alias="OPENAI_API_KEY")
+    openai_base_url: str | None = Field(default=None, validation_alias="OPENAI_BASE_URL")
+    model_name: str = Field(default="gpt-4o-mini", validation_alias="TRAVELHUB_MODEL")
+
+    travel_provider: Literal["offline", "duffel", "amadeus"] = Field(
+        default="offline", validation_alias="TRAVEL_PROVIDER"
+    )
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> Settings:
+        if self.environment != "production":
+            return self
+        missing = [
+            name
+            for name, value in (
+                ("DATABASE_URL", self.database_url),
+                ("CHAINLIT_AUTH_SECRET", self.auth_secret),
+                ("TRAVELHUB_TOKEN_KEYS", self.token_encryption_keys),
+            )
+            if value is None or not value.get_secret_value().strip()
+        ]
+        if missing:
+            raise SettingsError(
+                f"Production needs these settings, which are unset: {', '.join(missing)}."
+            )
+        return self

@@ -1,0 +1,1 @@
+"""Storage: models, engines and pools, tenant-scoped units of work, maintenance SQL."""

@@ -1,0 +1,54 @@
+"""Connection strings: one owner URL in, the driver-specific and runtime-role variants out."""
+
+from __future__ import annotations
+
+from sqlalchemy.engine import URL, make_url
+
+RUNTIME_ROLE = "travelhub_app"
+"""The login role the application runs as; created by the migrations."""
+
+
+class DatabaseUrlError(ValueError):
+    """A database URL that cannot be used; the message says why in one sentence."""
+
+
+def parse(url: str) -> URL:
+    """Parse a `postgresql://` URL (any driver suffix), refusing anything else."""
+    try:
+        parsed = make_url(url)
+    except Exception as error:
+        raise DatabaseUrlError(f"DATABASE_URL is not a valid URL: {error}.") from None
+    if parsed.get_backend_name() != "postgresql":
+        raise DatabaseUrlError(
+            f"DATABASE_URL must point at PostgreSQL, not {parsed.get_backend_name()!r}."
+        )
+    return parsed
+
+
+def sqlalchemy_url(url: str) -> str:
+    """The URL for SQLAlchemy with the psycopg 3 driver."""
+    return parse(url).set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+
+
+def libpq_url(url: str) -> str:
+    """The URL for psycopg / libpq (no driver suffix)."""
+    return parse(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def with_database(url: str, database: str) -> str:
+    """The same server and credentials, another database."""
+    return parse(url).set(database=database).render_as_string(hide_password=False)
+
+
+def runtime_url(owner_url: str, *, password: str | None) -> str:
+    """The owner's server and database, logged in as the runtime role."""
+    return (
+        parse(owner_url)
+        .set(username=RUNTIME_ROLE, password=password or None)
+        .render_as_string(hide_password=False)
+    )
+
+
+def redacted(url: str) -> str:
+    """The URL with its password masked, for messages and logs."""
+    return parse(url).render_as_string(hide_password=True)

@@ -1,0 +1,19 @@
+"""Runs the plain-SQL halves of a revision, kept beside it as `<revision>.up.sql` / `.down.sql`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import op
+
+
+def run_sql_file(revision_file: str, direction: str) -> None:
+    """Execute `<revision_file stem>.<direction>.sql` on the migration's connection.
+
+    The driver connection runs the file as one simple query: the DDL keeps its `%` and `:`
+    characters (format strings, casts) and stays in Alembic's transaction.
+    """
+    path = Path(revision_file).with_suffix(f".{direction}.sql")
+    driver_connection = op.get_bind().connection.driver_connection
+    assert driver_connection is not None
+    driver_connection.execute(path.read_text(encoding="utf-8").encode())
