@@ -62,7 +62,7 @@ def test_upgrade_is_idempotent(database: str) -> None:
     assert _public_relations(database) == before
 
 
-def _include(obj: Any, name: str | None, type_: str, reflected: bool, _compare_to: Any) -> bool:
+def _include(_obj: Any, name: str | None, type_: str, _reflected: bool, _other: Any) -> bool:
     if type_ != "table" or name is None:
         return True
     # Partitions are made by maintenance, LangGraph owns its tables, Alembic its own.

@@ -49,7 +49,8 @@ def test_section_4_4_hot_cold_query_and_daily_metrics(owner: Any) -> None:
     owner.execute(create)
     owner.execute("SET search_path = public")
     ours, written = owner.execute(
-        "SELECT pg_get_viewdef('public.mv_daily_metrics'), pg_get_viewdef('scratch.mv_daily_metrics')"
+        "SELECT pg_get_viewdef('public.mv_daily_metrics'),"
+        " pg_get_viewdef('scratch.mv_daily_metrics')"
     ).fetchone()
     assert ours == written
 
