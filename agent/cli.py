@@ -47,6 +47,9 @@ def guarded(action: Callable[[], T]) -> T:
         fail(str(error))
     except ValidationError as error:
         first = error.errors()[0]
+        cause = first.get("ctx", {}).get("error")
+        if isinstance(cause, SettingsError):
+            fail(str(cause))
         where = ".".join(str(part) for part in first["loc"]) or "settings"
         fail(f"invalid setting {where}: {first['msg']}.")
     except (OperationalError, PsycopgOperationalError) as error:

@@ -8,7 +8,8 @@ from typing import Any, Self
 
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.orm import SessionTransaction
+from sqlmodel import Session
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 SET_TENANT = text("SELECT set_config('app.current_tenant_id', :tenant_id, true)")
@@ -59,12 +60,10 @@ class UnitOfWork:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        session = self.session
-        try:
-            await session.rollback()
-        finally:
-            await session.close()
-            self._session = None
+        # Closing rolls back whatever was not committed and detaches the loaded objects,
+        # which stay readable after the block.
+        await self.session.close()
+        self._session = None
 
     async def commit(self) -> None:
         await self.session.commit()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from psycopg.conninfo import make_conninfo
 from sqlalchemy.engine import URL, make_url
 
 RUNTIME_ROLE = "travelhub_app"
@@ -18,6 +21,8 @@ def parse(url: str) -> URL:
         parsed = make_url(url)
     except Exception as error:
         raise DatabaseUrlError(f"DATABASE_URL is not a valid URL: {error}.") from None
+    if parsed.drivername == "postgres":  # Heroku-style scheme, same thing
+        parsed = parsed.set(drivername="postgresql")
     if parsed.get_backend_name() != "postgresql":
         raise DatabaseUrlError(
             f"DATABASE_URL must point at PostgreSQL, not {parsed.get_backend_name()!r}."
@@ -31,8 +36,24 @@ def sqlalchemy_url(url: str) -> str:
 
 
 def libpq_url(url: str) -> str:
-    """The URL for psycopg / libpq (no driver suffix)."""
-    return parse(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    """A libpq connection string for psycopg.
+
+    Key/value form rather than a URL: libpq reads `+` in a URL literally, so a socket
+    folder with a space in its path would not survive a URL round trip.
+    """
+    parsed = parse(url)
+    options: dict[str, Any] = {
+        "user": parsed.username,
+        "password": parsed.password,
+        "host": parsed.host,
+        "port": parsed.port,
+        "dbname": parsed.database,
+    }
+    for key, value in parsed.query.items():
+        options[key] = value if isinstance(value, str) else value[-1]
+    return make_conninfo(
+        "", **{key: value for key, value in options.items() if value not in (None, "")}
+    )
 
 
 def with_database(url: str, database: str) -> str:
@@ -42,11 +63,18 @@ def with_database(url: str, database: str) -> str:
 
 def runtime_url(owner_url: str, *, password: str | None) -> str:
     """The owner's server and database, logged in as the runtime role."""
-    return (
-        parse(owner_url)
-        .set(username=RUNTIME_ROLE, password=password or None)
-        .render_as_string(hide_password=False)
+    owner = parse(owner_url)
+    # Built anew: `URL.set(password=None)` would keep the owner's password.
+    runtime = URL.create(
+        owner.drivername,
+        username=RUNTIME_ROLE,
+        password=password or None,
+        host=owner.host,
+        port=owner.port,
+        database=owner.database,
+        query=owner.query,
     )
+    return runtime.render_as_string(hide_password=False)
 
 
 def redacted(url: str) -> str:
