@@ -78,5 +78,10 @@ def runtime_url(owner_url: str, *, password: str | None) -> str:
 
 
 def redacted(url: str) -> str:
-    """The URL with its password masked, for messages and logs."""
-    return parse(url).render_as_string(hide_password=True)
+    """Where a URL points, without its password, for messages and logs."""
+    parsed = parse(url)
+    host = parsed.host or parsed.query.get("host") or "localhost"
+    if not isinstance(host, str):
+        host = host[-1]
+    where = host if host.startswith("/") else f"{host}:{parsed.port or 5432}"
+    return f"{parsed.database or parsed.username} on {where} as {parsed.username or 'default'}"

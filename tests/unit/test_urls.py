@@ -41,8 +41,9 @@ def test_driver_suffixes() -> None:
     assert sqlalchemy_url("postgres://u@h/d") == "postgresql+psycopg://u@h/d"
 
 
-def test_redacted_hides_the_password() -> None:
-    assert "s3cret" not in redacted("postgresql://owner:s3cret@db/travel")
+def test_redacted_hides_the_password_and_reads_well() -> None:
+    assert redacted("postgresql://owner:s3cret@db/travel") == "travel on db:5432 as owner"
+    assert redacted(EMBEDDED) == "travelhub on /tmp/socket dir as postgres"
 
 
 @pytest.mark.parametrize("url", ["sqlite:///travel.db", "mysql://u@h/d", "::not a url::"])
