@@ -1,0 +1,1 @@
+"""Travel inventory providers: the offline inventory (default), Duffel and Amadeus."""
