@@ -70,9 +70,7 @@ class OfflineFlights:
             pairs = self._round_trips(outbound, inbound)
         return [self._offer(query, journeys) for journeys in pairs]
 
-    def _journeys(
-        self, origin: str, destination: str, day: date, query: FlightQuery
-    ) -> Iterator[Journey]:
+    def _journeys(self, origin: str, destination: str, day: date) -> Iterator[Journey]:
         for start, end in itertools.product(
             self._places.expand(origin), self._places.expand(destination)
         ):
