@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
+import httpx
 from psycopg_pool import AsyncConnectionPool
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
@@ -16,6 +20,12 @@ from db.embedded import start_embedded_postgres
 from db.engine import create_app_engine, create_checkpoint_pool
 from db.unit_of_work import tenant_sessionmaker
 from db.urls import runtime_url
+from tools.cache import SearchCache
+from tools.places import gazetteer
+from tools.providers.base import FlightProvider, HotelProvider
+from tools.providers.offline_flights import OfflineFlights
+from tools.providers.offline_hotels import OfflineHotels
+from tools.search import SearchService, local_today
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +52,9 @@ def resolve_database(settings: Settings) -> DatabaseUrls:
     return DatabaseUrls(owner=owner, runtime=runtime)
 
 
+HIT_FLUSH_SECONDS = 5.0
+
+
 @dataclass
 class Services:
     """Everything a running process holds open; built by `build_services`, closed by `aclose`."""
@@ -52,12 +65,48 @@ class Services:
     sessions: async_sessionmaker[AsyncSession]
     checkpoint_pool: AsyncConnectionPool[Any]
     redis: Redis | None
+    http: httpx.AsyncClient
+    cache: SearchCache
+    search: SearchService
+    _background: list[asyncio.Task[None]] = field(default_factory=list)
+
+    def start_background(self) -> None:
+        """Periodic upkeep of a long-running process (the web app)."""
+        self._background.append(asyncio.create_task(self._flush_hits_forever()))
+
+    async def _flush_hits_forever(self) -> None:
+        while True:
+            await asyncio.sleep(HIT_FLUSH_SECONDS)
+            try:
+                await self.cache.hits.flush(self.sessions)
+            except Exception:
+                log.exception("could not record search-cache hits; will retry")
 
     async def aclose(self) -> None:
-        await self.checkpoint_pool.close()
-        await self.engine.dispose()
-        if self.redis is not None:
-            await self.redis.aclose()
+        for task in self._background:
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+        try:
+            await self.cache.hits.flush(self.sessions)
+        finally:
+            await self.http.aclose()
+            await self.checkpoint_pool.close()
+            await self.engine.dispose()
+            if self.redis is not None:
+                await self.redis.aclose()
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def build_providers(
+    settings: Settings, *, http: httpx.AsyncClient
+) -> tuple[FlightProvider, HotelProvider]:
+    """The inventory `TRAVEL_PROVIDER` names; offline unless told otherwise."""
+    del settings, http  # the real providers (Duffel, Amadeus) use them
+    places = gazetteer()
+    return OfflineFlights(places, now=utc_now), OfflineHotels(places, now=utc_now)
 
 
 async def build_services(settings: Settings, urls: DatabaseUrls | None = None) -> Services:
@@ -69,15 +118,39 @@ async def build_services(settings: Settings, urls: DatabaseUrls | None = None) -
     )
     await pool.open(wait=True)
     redis = (
-        Redis.from_url(settings.redis_url.get_secret_value())
+        # Short timeouts: a Redis that does not answer must cost a search milliseconds.
+        Redis.from_url(
+            settings.redis_url.get_secret_value(),
+            socket_timeout=0.5,
+            socket_connect_timeout=0.5,
+        )
         if settings.redis_url is not None
         else None
+    )
+    sessions = tenant_sessionmaker(engine)
+    http = httpx.AsyncClient(timeout=settings.provider_timeout_seconds)
+    flights, hotels = build_providers(settings, http=http)
+    cache = SearchCache(
+        sessions=sessions,
+        redis=redis,
+        db_ttl=timedelta(seconds=settings.search_cache_ttl_seconds),
+    )
+    search = SearchService(
+        flights=flights,
+        hotels=hotels,
+        cache=cache,
+        sessions=sessions,
+        gazetteer=gazetteer(),
+        today=partial(local_today, now=utc_now),
     )
     return Services(
         settings=settings,
         urls=urls,
         engine=engine,
-        sessions=tenant_sessionmaker(engine),
+        sessions=sessions,
         checkpoint_pool=pool,
         redis=redis,
+        http=http,
+        cache=cache,
+        search=search,
     )

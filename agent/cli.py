@@ -4,19 +4,15 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, NoReturn, TypeVar
+from typing import Annotated
 
 import typer
-from alembic.util.exc import CommandError
-from psycopg import OperationalError as PsycopgOperationalError
-from pydantic import ValidationError
-from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from agent.settings import Settings, SettingsError
+from agent.cli_search import search_app
+from agent.cli_support import guarded, load_settings, owner_url
 from db import migrate
-from db.urls import DatabaseUrlError, redacted
+from db.urls import redacted
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,47 +25,7 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Schema migrations.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
-
-T = TypeVar("T")
-
-
-def fail(message: str) -> NoReturn:
-    """One sentence on stderr and a non-zero exit: how every command reports an error."""
-    typer.echo(f"travelhub: {message}", err=True)
-    raise typer.Exit(code=1)
-
-
-def guarded(action: Callable[[], T]) -> T:
-    """Run `action`, turning the errors a user can cause or fix into one clear sentence."""
-    try:
-        return action()
-    except (SettingsError, DatabaseUrlError) as error:
-        fail(str(error))
-    except ValidationError as error:
-        first = error.errors()[0]
-        cause = first.get("ctx", {}).get("error")
-        if isinstance(cause, SettingsError):
-            fail(str(cause))
-        where = ".".join(str(part) for part in first["loc"]) or "settings"
-        fail(f"invalid setting {where}: {first['msg']}.")
-    except (OperationalError, PsycopgOperationalError) as error:
-        reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
-        fail(f"cannot reach the database ({reason}).")
-    except CommandError as error:
-        fail(f"migration failed: {error}.")
-    except ProgrammingError as error:
-        reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
-        fail(f"the database refused the command ({reason}).")
-
-
-def load_settings() -> Settings:
-    return guarded(Settings)
-
-
-def owner_url(settings: Settings) -> str:
-    from agent.bootstrap import resolve_database
-
-    return guarded(lambda: resolve_database(settings).owner)
+app.add_typer(search_app, name="search")
 
 
 @db_app.command("upgrade")

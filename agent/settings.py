@@ -68,6 +68,45 @@ class Settings(BaseSettings):
     travel_provider: Literal["offline", "duffel", "amadeus"] = Field(
         default="offline", validation_alias="TRAVEL_PROVIDER"
     )
+    """Where flights come from. Hotels come from Amadeus when it is chosen, else offline."""
+
+    search_cache_ttl_seconds: int = Field(
+        default=600, ge=0, le=86_400, validation_alias="TRAVELHUB_SEARCH_CACHE_TTL"
+    )
+    """How long the database tier keeps a search (Redis keeps it 5 minutes)."""
+
+    duffel_access_token: SecretStr | None = Field(
+        default=None, validation_alias="DUFFEL_ACCESS_TOKEN"
+    )
+    duffel_base_url: str = Field(
+        default="https://api.duffel.com", validation_alias="DUFFEL_BASE_URL"
+    )
+    amadeus_client_id: SecretStr | None = Field(default=None, validation_alias="AMADEUS_CLIENT_ID")
+    amadeus_client_secret: SecretStr | None = Field(
+        default=None, validation_alias="AMADEUS_CLIENT_SECRET"
+    )
+    amadeus_base_url: str = Field(
+        default="https://test.api.amadeus.com", validation_alias="AMADEUS_BASE_URL"
+    )
+    provider_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=120, validation_alias="TRAVELHUB_PROVIDER_TIMEOUT"
+    )
+
+    @model_validator(mode="after")
+    def _provider_credentials(self) -> Settings:
+        needs = {
+            "duffel": [("DUFFEL_ACCESS_TOKEN", self.duffel_access_token)],
+            "amadeus": [
+                ("AMADEUS_CLIENT_ID", self.amadeus_client_id),
+                ("AMADEUS_CLIENT_SECRET", self.amadeus_client_secret),
+            ],
+        }.get(self.travel_provider, [])
+        missing = [name for name, value in needs if value is None]
+        if missing:
+            raise SettingsError(
+                f"TRAVEL_PROVIDER={self.travel_provider} needs {' and '.join(missing)}."
+            )
+        return self
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:

@@ -37,9 +37,11 @@ def tenant_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
 
 class UnitOfWork:
     """`async with UnitOfWork(...) as uow: ...; await uow.commit()`; leaving without a
-    commit rolls everything back."""
+    commit rolls everything back. `tenant_id` is a tenant's id or its slug."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], *, tenant_id: uuid.UUID) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], *, tenant_id: uuid.UUID | str
+    ) -> None:
         self._sessions = sessions
         self.tenant_id = tenant_id
         self._session: AsyncSession | None = None
@@ -70,3 +72,12 @@ class UnitOfWork:
 
     async def rollback(self) -> None:
         await self.session.rollback()
+
+
+async def resolve_tenant(sessions: async_sessionmaker[AsyncSession], slug: str) -> uuid.UUID:
+    """The id of the tenant called `slug`, read as that tenant (row-level security allows it)."""
+    async with UnitOfWork(sessions, tenant_id=slug) as uow:
+        found = (await uow.session.execute(text("SELECT current_tenant_id()"))).scalar()
+    if found is None:
+        raise LookupError(f"There is no tenant called {slug!r}.")
+    return uuid.UUID(str(found))

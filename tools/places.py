@@ -68,7 +68,7 @@ class Airport:
 
     @property
     def zone(self) -> ZoneInfo:
-        return _zone(self.timezone)
+        return zone_info(self.timezone)
 
 
 @dataclass(frozen=True)
@@ -121,7 +121,7 @@ def prominence(airport: Airport) -> int:
 
 
 @cache
-def _zone(name: str) -> ZoneInfo:
+def zone_info(name: str) -> ZoneInfo:
     return ZoneInfo(name)
 
 

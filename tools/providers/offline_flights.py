@@ -45,6 +45,7 @@ CABIN_FACTOR = {
 }  # fmt: skip
 OFFER_LIFETIME = timedelta(minutes=30)
 MAX_DETOUR = 1.4
+MIN_LEG_KM = 250
 
 
 def flight_minutes(km: float) -> int:
@@ -108,6 +109,10 @@ class OfflineFlights:
             hub = self._places.airports[code]
             if code in (start.code, end.code):
                 continue
+            near_start = distance_km(start.latitude, start.longitude, hub.latitude, hub.longitude)
+            near_end = distance_km(hub.latitude, hub.longitude, end.latitude, end.longitude)
+            if min(near_start, near_end) < MIN_LEG_KM:
+                continue  # no connection to another airport of the same city
             legs = distance_km(
                 start.latitude, start.longitude, hub.latitude, hub.longitude
             ) + distance_km(hub.latitude, hub.longitude, end.latitude, end.longitude)

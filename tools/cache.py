@@ -1,0 +1,228 @@
+"""The two-tier search cache: Redis (minutes) in front of PostgreSQL (`*_search_cache`),
+in front of the provider, with one provider call per key however many ask at once."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Literal
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from tools.cache_key import SearchKind, canonical_json
+
+log = logging.getLogger(__name__)
+
+Tier = Literal["redis", "db", "provider"]
+TABLES: dict[SearchKind, str] = {"flight": "flight_search_cache", "hotel": "hotel_search_cache"}
+REDIS_PREFIX = "travelhub:search"
+REDIS_RETRY_AFTER = 5.0
+"""Seconds to leave Redis alone after it failed, so a dead Redis costs one timeout, not one
+per search; then it is tried again and the hot tier resumes by itself."""
+
+
+@dataclass(frozen=True)
+class Cached:
+    tier: Tier
+    results: list[dict[str, Any]]
+
+
+class HitCounter:
+    """Hits counted in memory and written in one statement per flush, so a cache hit never
+    waits for a database write."""
+
+    def __init__(self) -> None:
+        self._pending: dict[tuple[SearchKind, str], int] = {}
+
+    def add(self, kind: SearchKind, key: str) -> None:
+        self._pending[(kind, key)] = self._pending.get((kind, key), 0) + 1
+
+    async def flush(self, sessions: async_sessionmaker[AsyncSession]) -> int:
+        pending, self._pending = self._pending, {}
+        if not pending:
+            return 0
+        async with sessions() as session:
+            for kind in TABLES:
+                rows = [{"key": key, "hits": n} for (k, key), n in pending.items() if k == kind]
+                if rows:
+                    await session.execute(
+                        text(
+                            f"UPDATE {TABLES[kind]} SET hit_count = hit_count + :hits,"
+                            " last_hit_at = now() WHERE search_hash = :key"
+                        ),
+                        rows,
+                    )
+            await session.commit()
+        return sum(pending.values())
+
+
+class SearchCache:
+    """Redis -> database -> provider, single-flight across tasks and processes."""
+
+    def __init__(
+        self,
+        *,
+        sessions: async_sessionmaker[AsyncSession],
+        redis: Redis | None,
+        db_ttl: timedelta,
+        redis_ttl: timedelta = timedelta(minutes=5),
+    ) -> None:
+        self._sessions = sessions
+        self._redis = redis
+        self._db_ttl = db_ttl
+        self._redis_ttl = redis_ttl
+        self._inflight: dict[str, asyncio.Future[Cached]] = {}
+        self._redis_down_until = 0.0
+        self.hits = HitCounter()
+
+    async def get_or_fetch(
+        self,
+        kind: SearchKind,
+        key: str,
+        *,
+        provider: str,
+        params: dict[str, Any],
+        fetch: Callable[[], Awaitable[list[dict[str, Any]]]],
+    ) -> Cached:
+        """The results for `key`, from the fastest tier that has them."""
+        results = await self._redis_get(kind, key)
+        if results is not None:
+            self.hits.add(kind, key)
+            return Cached("redis", results)
+        running = self._inflight.get(key)
+        if running is not None:  # the same search is on its way in this process
+            return await asyncio.shield(running)
+        future: asyncio.Future[Cached] = asyncio.get_running_loop().create_future()
+        self._inflight[key] = future
+        try:
+            found = await self._from_db_or_provider(kind, key, provider, params, fetch)
+            future.set_result(found)
+            return found
+        except BaseException as error:
+            future.set_exception(error)
+            future.exception()  # retrieved: waiters re-raise it, nobody logs it as lost
+            raise
+        finally:
+            del self._inflight[key]
+
+    async def _from_db_or_provider(
+        self,
+        kind: SearchKind,
+        key: str,
+        provider: str,
+        params: dict[str, Any],
+        fetch: Callable[[], Awaitable[list[dict[str, Any]]]],
+    ) -> Cached:
+        results = await self._db_get(kind, key)
+        if results is not None:
+            self.hits.add(kind, key)
+            await self._redis_set(kind, key, results)
+            return Cached("db", results)
+        async with self._sessions() as session:
+            # Across processes: one lock per key for the length of the provider call. Whoever
+            # waited finds the winner's row when the lock is theirs.
+            await session.execute(
+                text("SELECT pg_advisory_xact_lock(:lock)"), {"lock": _lock_id(kind, key)}
+            )
+            row = await self._db_select(session, kind, key)
+            if row is not None:
+                await session.commit()
+                self.hits.add(kind, key)
+                await self._redis_set(kind, key, row)
+                return Cached("db", row)
+            results = await fetch()
+            await session.execute(
+                text(
+                    f"INSERT INTO {TABLES[kind]}"
+                    " (search_hash, provider, search_params, results, result_count, expires_at)"
+                    " VALUES (:key, :provider, CAST(:params AS jsonb), CAST(:results AS jsonb),"
+                    " :count, now() + make_interval(secs => :ttl))"
+                    " ON CONFLICT (search_hash) DO UPDATE SET results = EXCLUDED.results,"
+                    " result_count = EXCLUDED.result_count, expires_at = EXCLUDED.expires_at,"
+                    " created_at = now(), hit_count = 0, last_hit_at = NULL"
+                ),
+                {
+                    "key": key,
+                    "provider": provider,
+                    "params": canonical_json(params),
+                    "results": json.dumps(results),
+                    "count": len(results),
+                    "ttl": self._db_ttl.total_seconds(),
+                },
+            )
+            await session.commit()
+        await self._redis_set(kind, key, results)
+        return Cached("provider", results)
+
+    async def _db_get(self, kind: SearchKind, key: str) -> list[dict[str, Any]] | None:
+        async with self._sessions() as session:
+            return await self._db_select(session, kind, key)
+
+    @staticmethod
+    async def _db_select(
+        session: AsyncSession, kind: SearchKind, key: str
+    ) -> list[dict[str, Any]] | None:
+        row = (
+            await session.execute(
+                text(
+                    f"SELECT results FROM {TABLES[kind]}"
+                    " WHERE search_hash = :key AND expires_at > now()"
+                ),
+                {"key": key},
+            )
+        ).first()
+        return None if row is None else list(row[0])
+
+    def _redis_usable(self) -> Redis | None:
+        if self._redis is None or time.monotonic() < self._redis_down_until:
+            return None
+        return self._redis
+
+    def _redis_failed(self, error: RedisError) -> None:
+        if self._redis_down_until == 0.0:
+            log.warning("Redis unavailable, serving searches from the database: %s", error)
+        self._redis_down_until = time.monotonic() + REDIS_RETRY_AFTER
+
+    def _redis_recovered(self) -> None:
+        if self._redis_down_until != 0.0:
+            log.info("Redis is back; the hot cache tier resumes")
+            self._redis_down_until = 0.0
+
+    async def _redis_get(self, kind: SearchKind, key: str) -> list[dict[str, Any]] | None:
+        redis = self._redis_usable()
+        if redis is None:
+            return None
+        try:
+            raw = await redis.get(f"{REDIS_PREFIX}:{kind}:{key}")
+        except RedisError as error:
+            self._redis_failed(error)
+            return None
+        self._redis_recovered()
+        return None if raw is None else list(json.loads(raw))
+
+    async def _redis_set(self, kind: SearchKind, key: str, results: list[dict[str, Any]]) -> None:
+        redis = self._redis_usable()
+        if redis is None:
+            return
+        try:
+            await redis.set(f"{REDIS_PREFIX}:{kind}:{key}", json.dumps(results), ex=self._redis_ttl)
+        except RedisError as error:
+            self._redis_failed(error)
+        else:
+            self._redis_recovered()
+
+
+def _lock_id(kind: SearchKind, key: str) -> int:
+    """A signed 64-bit advisory-lock id for a cache key."""
+    digest = hashlib.sha256(f"search-cache:{kind}:{key}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
