@@ -76,11 +76,15 @@ class SearchCache:
         redis: Redis | None,
         db_ttl: timedelta,
         redis_ttl: timedelta = timedelta(minutes=5),
+        redis_prefix: str = REDIS_PREFIX,
+        redis_retry_after: float = REDIS_RETRY_AFTER,
     ) -> None:
         self._sessions = sessions
         self._redis = redis
         self._db_ttl = db_ttl
         self._redis_ttl = redis_ttl
+        self._prefix = redis_prefix
+        self._retry_after = redis_retry_after
         self._inflight: dict[str, asyncio.Future[Cached]] = {}
         self._redis_down_until = 0.0
         self.hits = HitCounter()
@@ -191,7 +195,7 @@ class SearchCache:
     def _redis_failed(self, error: RedisError) -> None:
         if self._redis_down_until == 0.0:
             log.warning("Redis unavailable, serving searches from the database: %s", error)
-        self._redis_down_until = time.monotonic() + REDIS_RETRY_AFTER
+        self._redis_down_until = time.monotonic() + self._retry_after
 
     def _redis_recovered(self) -> None:
         if self._redis_down_until != 0.0:
@@ -203,7 +207,7 @@ class SearchCache:
         if redis is None:
             return None
         try:
-            raw = await redis.get(f"{REDIS_PREFIX}:{kind}:{key}")
+            raw = await redis.get(f"{self._prefix}:{kind}:{key}")
         except RedisError as error:
             self._redis_failed(error)
             return None
@@ -215,7 +219,7 @@ class SearchCache:
         if redis is None:
             return
         try:
-            await redis.set(f"{REDIS_PREFIX}:{kind}:{key}", json.dumps(results), ex=self._redis_ttl)
+            await redis.set(f"{self._prefix}:{kind}:{key}", json.dumps(results), ex=self._redis_ttl)
         except RedisError as error:
             self._redis_failed(error)
         else:
