@@ -77,7 +77,9 @@ class UnitOfWork:
 async def resolve_tenant(sessions: async_sessionmaker[AsyncSession], slug: str) -> uuid.UUID:
     """The id of the tenant called `slug`, read as that tenant (row-level security allows it)."""
     async with UnitOfWork(sessions, tenant_id=slug) as uow:
-        found = (await uow.session.execute(text("SELECT current_tenant_id()"))).scalar()
+        found = (
+            await (await uow.session.connection()).execute(text("SELECT current_tenant_id()"))
+        ).scalar()
     if found is None:
         raise LookupError(f"There is no tenant called {slug!r}.")
     return uuid.UUID(str(found))

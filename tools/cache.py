@@ -55,7 +55,7 @@ class HitCounter:
             for kind in TABLES:
                 rows = [{"key": key, "hits": n} for (k, key), n in pending.items() if k == kind]
                 if rows:
-                    await session.execute(
+                    await (await session.connection()).execute(
                         text(
                             f"UPDATE {TABLES[kind]} SET hit_count = hit_count + :hits,"
                             " last_hit_at = now() WHERE search_hash = :key"
@@ -135,7 +135,7 @@ class SearchCache:
         async with self._sessions() as session:
             # Across processes: one lock per key for the length of the provider call. Whoever
             # waited finds the winner's row when the lock is theirs.
-            await session.execute(
+            await (await session.connection()).execute(
                 text("SELECT pg_advisory_xact_lock(:lock)"), {"lock": _lock_id(kind, key)}
             )
             row = await self._db_select(session, kind, key)
@@ -145,7 +145,7 @@ class SearchCache:
                 await self._redis_set(kind, key, row)
                 return Cached("db", row)
             results = await fetch()
-            await session.execute(
+            await (await session.connection()).execute(
                 text(
                     f"INSERT INTO {TABLES[kind]}"
                     " (search_hash, provider, search_params, results, result_count, expires_at)"
@@ -177,7 +177,7 @@ class SearchCache:
         session: AsyncSession, kind: SearchKind, key: str
     ) -> list[dict[str, Any]] | None:
         row = (
-            await session.execute(
+            await (await session.connection()).execute(
                 text(
                     f"SELECT results FROM {TABLES[kind]}"
                     " WHERE search_hash = :key AND expires_at > now()"

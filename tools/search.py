@@ -185,7 +185,9 @@ class SearchService:
         async with UnitOfWork(self._sessions, tenant_id=searcher.tenant_id) as uow:
             # Analytics only: losing the last few on a crash is acceptable, waiting for the
             # disk on every search is not.
-            await uow.session.execute(text("SET LOCAL synchronous_commit = off"))
+            await (await uow.session.connection()).execute(
+                text("SET LOCAL synchronous_commit = off")
+            )
             uow.session.add(event)
             await uow.commit()
 
