@@ -4,11 +4,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint typecheck pytest clean
+.PHONY: help run test lint typecheck pytest bench bench-quick clean
 
 help:
 	@echo "make run   - install into .venv, migrate, serve on http://127.0.0.1:8000"
 	@echo "make test  - install dev extras, then ruff, mypy and pytest"
+	@echo "make bench - benchmarks against same-run baselines (bench-quick: reduced sizes)"
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -42,6 +43,14 @@ pytest: $(VENV)/.installed-dev
 		exit $$status
 
 test: lint typecheck pytest
+
+# Benchmarks judge, they do not gate: each prints ratios against a baseline measured in the
+# same run and merges its figures into bench/results/latest.json.
+bench: $(VENV)/.installed-dev
+	$(BIN)/python -m bench.cache
+
+bench-quick: $(VENV)/.installed-dev
+	$(BIN)/python -m bench.cache --quick
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
