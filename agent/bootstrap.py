@@ -22,7 +22,10 @@ from db.unit_of_work import tenant_sessionmaker
 from db.urls import runtime_url
 from tools.cache import SearchCache
 from tools.places import gazetteer
+from tools.providers.amadeus import AmadeusProvider
 from tools.providers.base import FlightProvider, HotelProvider
+from tools.providers.duffel import DuffelProvider
+from tools.providers.http import Resilience
 from tools.providers.offline_flights import OfflineFlights
 from tools.providers.offline_hotels import OfflineHotels
 from tools.search import SearchService, local_today
@@ -103,10 +106,33 @@ def utc_now() -> datetime:
 def build_providers(
     settings: Settings, *, http: httpx.AsyncClient
 ) -> tuple[FlightProvider, HotelProvider]:
-    """The inventory `TRAVEL_PROVIDER` names; offline unless told otherwise."""
-    del settings, http  # the real providers (Duffel, Amadeus) use them
+    """The inventory `TRAVEL_PROVIDER` names; hotels from Amadeus when it is chosen."""
     places = gazetteer()
-    return OfflineFlights(places, now=utc_now), OfflineHotels(places, now=utc_now)
+    offline_hotels = OfflineHotels(places, now=utc_now)
+    patience = Resilience(timeout=settings.provider_timeout_seconds)
+    if settings.travel_provider == "duffel" and settings.duffel_access_token is not None:
+        duffel = DuffelProvider(
+            access_token=settings.duffel_access_token.get_secret_value(),
+            base_url=settings.duffel_base_url,
+            client=http,
+            resilience=patience,
+        )
+        return duffel, offline_hotels
+    if (
+        settings.travel_provider == "amadeus"
+        and settings.amadeus_client_id is not None
+        and settings.amadeus_client_secret is not None
+    ):
+        # One provider for both, so flights and hotels share one OAuth token.
+        amadeus = AmadeusProvider(
+            client_id=settings.amadeus_client_id.get_secret_value(),
+            client_secret=settings.amadeus_client_secret.get_secret_value(),
+            base_url=settings.amadeus_base_url,
+            client=http,
+            resilience=patience,
+        )
+        return amadeus, amadeus
+    return OfflineFlights(places, now=utc_now), offline_hotels
 
 
 async def build_services(settings: Settings, urls: DatabaseUrls | None = None) -> Services:

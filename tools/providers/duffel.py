@@ -30,6 +30,7 @@ child (2-11 is a child fare everywhere)."""
 OFFER_LIFETIME = timedelta(minutes=20)
 """Lifetime of an offer that comes without `expires_at` (Duffel's usually last 20-30 minutes)."""
 CABIN_ORDER = (Cabin.ECONOMY, Cabin.PREMIUM_ECONOMY, Cabin.BUSINESS, Cabin.FIRST)
+CABINS = {cabin.value: cabin for cabin in Cabin}
 
 
 class _Vendor(BaseModel):
@@ -169,7 +170,9 @@ class DuffelProvider:
         try:
             raw_offers = _Reply.model_validate(reply).data.offers
         except ValidationError as exc:
-            log.warning("Duffel offer request reply has no readable data: %d errors", exc.error_count())
+            log.warning(
+                "Duffel offer request reply has no readable data: %d errors", exc.error_count()
+            )
             raise ProviderError(
                 "Duffel sent a reply I could not read; please try again in a little while."
             ) from exc
@@ -178,6 +181,7 @@ class DuffelProvider:
             zones = self._zones = await asyncio.to_thread(_load_airport_time_zones)
         expiry = self._now() + OFFER_LIFETIME
         offers: list[FlightOffer] = []
+        unreadable = 0
         for raw in raw_offers:
             try:
                 vendor = _Offer.model_validate(raw)
@@ -185,9 +189,12 @@ class DuffelProvider:
                     continue  # a partial offer cannot be booked on its own
                 offers.append(_flight_offer(vendor, query, zones or {}, default_expiry=expiry))
             except (ValidationError, _Unmappable) as exc:
+                unreadable += 1
                 log.warning("Duffel offer %s skipped: %s", raw.get("id"), _reason(exc))
-        if raw_offers and not offers:
-            raise ProviderError("Duffel sent flight offers I could not read; please try again later.")
+        if unreadable and not offers:
+            raise ProviderError(
+                "Duffel sent flight offers I could not read; please try again later."
+            )
         return offers
 
 
@@ -199,9 +206,7 @@ def offer_request_body(query: FlightQuery) -> dict[str, object]:
     passengers: list[dict[str, object]] = [{"type": "adult"} for _ in range(query.adults)]
     passengers += [{"age": CHILD_AGE} for _ in range(query.children)]
     passengers += [{"type": "infant_without_seat"} for _ in range(query.infants)]
-    return {
-        "data": {"slices": slices, "passengers": passengers, "cabin_class": query.cabin.value}
-    }
+    return {"data": {"slices": slices, "passengers": passengers, "cabin_class": query.cabin.value}}
 
 
 def _slice(origin: str, destination: str, departure_date: str) -> dict[str, object]:
@@ -213,11 +218,11 @@ def _flight_offer(
 ) -> FlightOffer:
     journeys = tuple(_journey(piece, zones) for piece in offer.slices)
     cabins = [
-        Cabin(p.cabin_class)
+        CABINS[p.cabin_class]
         for piece in offer.slices
         for segment in piece.segments
         for p in segment.passengers
-        if p.cabin_class in Cabin.__members__.values()
+        if p.cabin_class in CABINS
     ]
     return FlightOffer(
         id=offer.id,

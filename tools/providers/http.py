@@ -73,6 +73,14 @@ class CredentialsRefused(ProviderError):
     """The provider refused our credentials (HTTP 401/403): an operator has to fix them."""
 
 
+class NotFound(ProviderError):
+    """The provider answered 404: what was asked for does not exist (or matched nothing)."""
+
+    def __init__(self, message: str, *, code: str | None) -> None:
+        super().__init__(message)
+        self.code = code
+
+
 class UnreadableReply(ProviderError):
     """The provider answered with something that is not the JSON it documents."""
 
@@ -271,7 +279,7 @@ class ResilientClient:
         self._sleep = sleep
         self._now = now
         self._backoff = wait_exponential_jitter(
-            initial=self._settings.backoff_initial,
+            multiplier=self._settings.backoff_initial,
             max=self._settings.backoff_max,
             jitter=self._settings.jitter,
         )
@@ -299,12 +307,16 @@ class ResilientClient:
 
         Raises ProviderUnavailable (circuit open, or 429/5xx/timeouts after every attempt),
         CredentialsRefused (401/403), RejectedSearch, an InvalidSearch (400/422, with the
-        provider's own message), UnreadableReply (not JSON) or ProviderError (any other status).
+        provider's own message), NotFound (404), UnreadableReply (2xx that is not JSON) or
+        ProviderError (any other status).
         """
         if not self.breaker.allow():
-            log.warning("%s circuit is open; %s %s refused without calling", self._provider, method, path)
+            log.warning(
+                "%s circuit is open; %s %s refused without calling", self._provider, method, path
+            )
             raise ProviderUnavailable(
-                f"{self._provider} is unavailable for the moment; please try again in a few minutes."
+                f"{self._provider} is unavailable for the moment;"
+                " please try again in a few minutes."
             )
         try:
             response = await self._send(method, path, headers, params, json, form)
@@ -356,12 +368,21 @@ class ResilientClient:
                 with attempt:
                     return await self._attempt(method, path, headers, params, json, form)
         except _Transient as gave_up:
+            attempts = retrying.statistics.get("attempt_number", self._settings.max_attempts)
             log.warning(
                 "%s %s %s gave up after %d attempts: %s",
-                self._provider, method, path, self._settings.max_attempts, gave_up,
+                self._provider, method, path, attempts, gave_up,
             )  # fmt: skip
-            raise ProviderUnavailable(_GIVE_UP[gave_up.trouble].format(self._provider)) from None
+            raise ProviderUnavailable(self._give_up_sentence(gave_up)) from None
         raise AssertionError("tenacity either returns the response or raises")  # pragma: no cover
+
+    def _give_up_sentence(self, gave_up: _Transient) -> str:
+        wait = gave_up.retry_after
+        if wait is not None and wait > self._settings.max_retry_after:
+            minutes = max(1, math.ceil(wait / 60))
+            unit = "a minute" if minutes == 1 else f"{minutes} minutes"
+            return f"{self._provider} asks us to wait; please try again in {unit}."
+        return _GIVE_UP[gave_up.trouble].format(self._provider)
 
     def _wait(self, state: RetryCallState) -> float:
         outcome = state.outcome
@@ -408,7 +429,9 @@ class ResilientClient:
             try:
                 return response.json()
             except ValueError as exc:
-                log.warning("%s answered %s %s with a body that is not JSON", provider, method, path)
+                log.warning(
+                    "%s answered %s %s with a body that is not JSON", provider, method, path
+                )
                 raise UnreadableReply(
                     f"{provider} sent a reply I could not read; please try again in a little while."
                 ) from exc
@@ -425,6 +448,11 @@ class ResilientClient:
         if problem.status in (httpx.codes.BAD_REQUEST, httpx.codes.UNPROCESSABLE_ENTITY):
             raise RejectedSearch(
                 _refusal(provider, problem), status=problem.status, code=problem.code
+            )
+        if problem.status == httpx.codes.NOT_FOUND:
+            raise NotFound(
+                f"{provider} could not find what was asked for; please try again later.",
+                code=problem.code,
             )
         raise ProviderError(f"{provider} could not handle this request; please try again later.")
 
