@@ -15,9 +15,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import airportsdata
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from db.models.enums import Board, Cabin
 from tools.errors import ProviderError
@@ -34,6 +33,10 @@ from tools.providers.http import (
     Sleep,
     utc_now,
 )
+from tools.providers.vendor_json import VendorModel as _Vendor
+from tools.providers.vendor_json import load_airport_time_zones as _load_airport_time_zones
+from tools.providers.vendor_json import minutes as _minutes
+from tools.providers.vendor_json import reason as _reason
 from tools.queries import FlightQuery, HotelQuery
 
 log = logging.getLogger(__name__)
@@ -71,10 +74,6 @@ BOARDS = {
 """Amadeus board types by the board they at least include; anything else (LUNCH, DINNER,
 AS_BROCHURED...) or nothing at all is promised as room only, never as more than stated."""
 KILOMETRES_PER = {"KM": 1.0, "KILOMETERS": 1.0, "MILE": 1.609344, "MILES": 1.609344}
-
-
-class _Vendor(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
 
 
 class _TokenReply(_Vendor):
@@ -676,19 +675,3 @@ def _kilometres(distance: _Distance | None) -> float | None:
         return None
     factor = KILOMETRES_PER.get((distance.unit or "KM").upper())
     return None if factor is None else round(distance.value * factor, 2)
-
-
-def _load_airport_time_zones() -> dict[str, str]:
-    return {code: airport["tz"] for code, airport in airportsdata.load("IATA").items()}
-
-
-def _minutes(duration: timedelta) -> int:
-    return int(duration.total_seconds() // 60)
-
-
-def _reason(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        return f"{exc.error_count()} invalid fields, first {where}: {first['msg']}"
-    return str(exc)

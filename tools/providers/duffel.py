@@ -6,19 +6,23 @@ import asyncio
 import logging
 import time
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import airportsdata
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from db.models.enums import Cabin
 from tools.errors import ProviderError
 from tools.offers import FareConditions, FlightOffer, Journey, Segment
 from tools.providers.http import Clock, Now, Resilience, ResilientClient, Sleep, utc_now
+from tools.providers.vendor_json import VendorModel as _Vendor
+from tools.providers.vendor_json import aware_utc as _aware_utc
+from tools.providers.vendor_json import load_airport_time_zones as _load_airport_time_zones
+from tools.providers.vendor_json import minutes as _minutes
+from tools.providers.vendor_json import reason as _reason
 from tools.queries import FlightQuery
 
 log = logging.getLogger(__name__)
@@ -31,10 +35,6 @@ OFFER_LIFETIME = timedelta(minutes=20)
 """Lifetime of an offer that comes without `expires_at` (Duffel's usually last 20-30 minutes)."""
 CABIN_ORDER = (Cabin.ECONOMY, Cabin.PREMIUM_ECONOMY, Cabin.BUSINESS, Cabin.FIRST)
 CABINS = {cabin.value: cabin for cabin in Cabin}
-
-
-class _Vendor(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
 
 
 class _Place(_Vendor):
@@ -312,23 +312,3 @@ def _needs_airport_table(raw_offers: list[dict[str, Any]]) -> bool:
                     if not isinstance(place, dict) or not place.get("time_zone"):
                         return True
     return False
-
-
-def _load_airport_time_zones() -> dict[str, str]:
-    return {code: airport["tz"] for code, airport in airportsdata.load("IATA").items()}
-
-
-def _minutes(duration: timedelta) -> int:
-    return int(duration.total_seconds() // 60)
-
-
-def _aware_utc(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
-def _reason(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        return f"{exc.error_count()} invalid fields, first {where}: {first['msg']}"
-    return str(exc)
