@@ -20,14 +20,18 @@ from db.embedded import start_embedded_postgres
 from db.engine import create_app_engine, create_checkpoint_pool
 from db.unit_of_work import tenant_sessionmaker
 from db.urls import runtime_url
+from tools.booking import BookingService
 from tools.cache import SearchCache
+from tools.cancellation import CancellationService
+from tools.itinerary import Itineraries
 from tools.places import gazetteer
 from tools.providers.amadeus import AmadeusProvider
-from tools.providers.base import FlightProvider, HotelProvider
+from tools.providers.base import FlightOrders, FlightProvider, HotelOrders, HotelProvider
 from tools.providers.duffel import DuffelProvider
 from tools.providers.http import Resilience
 from tools.providers.offline_flights import OfflineFlights
 from tools.providers.offline_hotels import OfflineHotels
+from tools.providers.offline_orders import OfflineOrders
 from tools.search import SearchService, local_today
 
 log = logging.getLogger(__name__)
@@ -71,6 +75,9 @@ class Services:
     http: httpx.AsyncClient
     cache: SearchCache
     search: SearchService
+    bookings: BookingService
+    cancellations: CancellationService
+    itineraries: Itineraries
     _background: list[asyncio.Task[None]] = field(default_factory=list)
 
     def start_background(self) -> None:
@@ -156,6 +163,11 @@ async def build_services(settings: Settings, urls: DatabaseUrls | None = None) -
     sessions = tenant_sessionmaker(engine)
     http = httpx.AsyncClient(timeout=settings.provider_timeout_seconds)
     flights, hotels = build_providers(settings, http=http)
+    places = gazetteer()
+    # Orders go to the provider an offer came from; the offline desk is always open.
+    offline = OfflineOrders(OfflineFlights(places, now=utc_now), OfflineHotels(places, now=utc_now))
+    flight_orders: dict[str, FlightOrders] = {offline.name: offline}
+    hotel_orders: dict[str, HotelOrders] = {offline.name: offline}
     cache = SearchCache(
         sessions=sessions,
         redis=redis,
@@ -169,6 +181,12 @@ async def build_services(settings: Settings, urls: DatabaseUrls | None = None) -
         gazetteer=gazetteer(),
         today=partial(local_today, now=utc_now),
     )
+    bookings = BookingService(
+        sessions=sessions, flight_orders=flight_orders, hotel_orders=hotel_orders, now=utc_now
+    )
+    cancellations = CancellationService(
+        sessions=sessions, flight_orders=flight_orders, hotel_orders=hotel_orders, now=utc_now
+    )
     return Services(
         settings=settings,
         urls=urls,
@@ -179,4 +197,7 @@ async def build_services(settings: Settings, urls: DatabaseUrls | None = None) -
         http=http,
         cache=cache,
         search=search,
+        bookings=bookings,
+        cancellations=cancellations,
+        itineraries=Itineraries(sessions),
     )

@@ -25,3 +25,36 @@ class ProviderError(TravelError):
 
 class ProviderUnavailable(ProviderError):
     """The provider is down or its circuit is open: try again in a little while."""
+
+
+class BookingError(TravelError):
+    """A booking or cancellation that cannot go ahead; nothing was changed."""
+
+
+class OfferExpired(BookingError):
+    """The offer's validity ran out before it was booked."""
+
+
+class OfferUnavailable(BookingError):
+    """The provider no longer sells the offer (sold out, withdrawn)."""
+
+
+class PriceChanged(BookingError):
+    """The offer's price moved since the traveller saw it."""
+
+    def __init__(self, message: str, *, old: str, new: str) -> None:
+        super().__init__(message)
+        self.old = old
+        self.new = new
+
+
+class BookingNotFound(BookingError):
+    """No booking with that reference that this person may see."""
+
+
+class IdempotencyConflict(BookingError):
+    """An idempotency key re-used for a different booking request."""
+
+
+class CannotCancel(BookingError):
+    """The booking is in a state that cannot be cancelled."""

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from db.models.enums import Board, Cabin
+from tools.queries import FlightQuery, HotelQuery
 
 
 class _Frozen(BaseModel):
@@ -76,6 +77,12 @@ class FlightOffer(_Frozen):
     seats_left: int | None = Field(default=None, ge=0)
     conditions: FareConditions
     expires_at: datetime
+    search: FlightQuery | None = Field(
+        default=None, description="The search that found it: how the offer is priced again."
+    )
+    provider_data: dict[str, Any] = Field(
+        default_factory=dict, description="What the provider needs back to order it (opaque)."
+    )
 
     @property
     def duration_minutes(self) -> int:
@@ -114,7 +121,16 @@ class HotelOffer(_Frozen):
     currency: str = Field(min_length=3, max_length=3)
     free_cancellation_until: datetime | None = None
     expires_at: datetime
+    search: HotelQuery | None = Field(
+        default=None, description="The search that found it: how the offer is priced again."
+    )
+    provider_data: dict[str, Any] = Field(
+        default_factory=dict, description="What the provider needs back to order it (opaque)."
+    )
 
     @property
     def nights(self) -> int:
         return (self.check_out - self.check_in).days
+
+
+Offer = FlightOffer | HotelOffer

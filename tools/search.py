@@ -121,7 +121,10 @@ class SearchService:
 
         async def fetch() -> list[dict[str, Any]]:
             found = await self._flights.search_flights(query)
-            return [offer.model_dump(mode="json") for offer in found]
+            return [
+                offer.model_copy(update={"search": query}).model_dump(mode="json")
+                for offer in found
+            ]
 
         cached = await self._cache.get_or_fetch(
             "flight",
@@ -144,7 +147,10 @@ class SearchService:
 
         async def fetch() -> list[dict[str, Any]]:
             found = await self._hotels.search_hotels(query)
-            return [offer.model_dump(mode="json") for offer in found]
+            return [
+                offer.model_copy(update={"search": query}).model_dump(mode="json")
+                for offer in found
+            ]
 
         cached = await self._cache.get_or_fetch(
             "hotel",

@@ -14,6 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from db import migrate
+
 pytestmark = pytest.mark.integration
 
 TRAVELHUB = [sys.executable, "-m", "agent"]
@@ -48,8 +50,9 @@ def test_db_upgrade_current_downgrade(empty_database: str) -> None:
 
     upgraded = run("db", "upgrade", env=env)
     assert upgraded.returncode == 0, upgraded.stderr
-    assert "is at 0004_monitoring" in upgraded.stdout
-    assert run("db", "current", env=env).stdout.strip() == "0004_monitoring (up to date)"
+    head = migrate.head_revision()
+    assert f"is at {head}." in upgraded.stdout
+    assert run("db", "current", env=env).stdout.strip() == f"{head} (up to date)"
 
     downgraded = run("db", "downgrade", "base", env=env)
     assert downgraded.returncode == 0, downgraded.stderr

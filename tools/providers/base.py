@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from tools.offers import FlightOffer, HotelOffer
+from tools.orders import Contact, PlacedOrder, Traveller
 from tools.queries import FlightQuery, HotelQuery
 
 
@@ -26,3 +27,47 @@ class HotelProvider(Protocol):
     async def search_hotels(self, query: HotelQuery) -> list[HotelOffer]:
         """Every offer the provider has for `query`, unsorted and unfiltered."""
         ...
+
+
+class FlightOrders(Protocol):
+    """Ordering what a FlightProvider found."""
+
+    name: str
+
+    async def reprice_flight(self, offer: FlightOffer) -> FlightOffer | None:
+        """The offer as the provider sells it now, or None when it is no longer sold."""
+        ...
+
+    async def order_flight(
+        self,
+        offer: FlightOffer,
+        *,
+        travellers: list[Traveller],
+        contact: Contact,
+        idempotency_key: str,
+    ) -> PlacedOrder:
+        """Place the order; raises ProviderError when the provider fails or refuses."""
+        ...
+
+    async def cancel_flight_order(self, order_id: str) -> None:
+        """Cancel a placed order."""
+        ...
+
+
+class HotelOrders(Protocol):
+    """Ordering what a HotelProvider found."""
+
+    name: str
+
+    async def reprice_hotel(self, offer: HotelOffer) -> HotelOffer | None: ...
+
+    async def order_hotel(
+        self,
+        offer: HotelOffer,
+        *,
+        travellers: list[Traveller],
+        contact: Contact,
+        idempotency_key: str,
+    ) -> PlacedOrder: ...
+
+    async def cancel_hotel_order(self, order_id: str) -> None: ...
