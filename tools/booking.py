@@ -46,7 +46,8 @@ class Customer:
     """The signed-in person a booking is for; every query runs under their tenant."""
 
     tenant_id: uuid.UUID
-    user_id: uuid.UUID
+    user_id: uuid.UUID | None
+    """None: an operator acting for the tenant (then `is_admin` must be set)."""
     is_admin: bool = False
     session_id: uuid.UUID | None = None
 
@@ -96,6 +97,8 @@ class BookingService:
 
     async def book(self, request: BookingRequest, *, customer: Customer) -> Booking:
         """The confirmed booking, or BookingError with one sentence saying why not."""
+        if customer.user_id is None:
+            raise BookingError("A booking is made for a signed-in traveller.")
         travellers = list(request.travellers) or [Traveller(given_name=request.contact.name)]
         async with UnitOfWork(self._sessions, tenant_id=customer.tenant_id) as uow:
             booking = await self._claim(uow.session, request, customer, travellers)

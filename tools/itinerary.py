@@ -85,7 +85,8 @@ async def items_of(session: AsyncSession, booking_id: uuid.UUID) -> list[Itinera
         for _item, flight, hotel in rows
         if flight is not None or hotel is not None
     ]
-    return sorted(items, key=lambda item: item.starts)
+    # A flight on a hotel's check-in day is how the traveller gets there: it comes first.
+    return sorted(items, key=lambda item: (item.starts.date(), item.kind == "hotel", item.starts))
 
 
 def _flight_item(flight: FlightBooking) -> ItineraryItem:
