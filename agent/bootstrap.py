@@ -10,12 +10,16 @@ from functools import partial
 from typing import Any
 
 import httpx
+from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from psycopg_pool import AsyncConnectionPool
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from agent.graph import build_graph
+from agent.models import build_model, model_name
 from agent.settings import Settings
+from agent.turns import Conversations
 from db.embedded import start_embedded_postgres
 from db.engine import create_app_engine, create_checkpoint_pool
 from db.unit_of_work import tenant_sessionmaker
@@ -23,6 +27,7 @@ from db.urls import runtime_url
 from tools.booking import BookingService
 from tools.cache import SearchCache
 from tools.cancellation import CancellationService
+from tools.desk import TravelDesk
 from tools.itinerary import Itineraries
 from tools.places import gazetteer
 from tools.providers.amadeus import AmadeusProvider
@@ -78,6 +83,9 @@ class Services:
     bookings: BookingService
     cancellations: CancellationService
     itineraries: Itineraries
+    desk: TravelDesk
+    checkpointer: AsyncPostgresSaver
+    conversations: Conversations
     _background: list[asyncio.Task[None]] = field(default_factory=list)
 
     def start_background(self) -> None:
@@ -187,6 +195,24 @@ async def build_services(settings: Settings, urls: DatabaseUrls | None = None) -
     cancellations = CancellationService(
         sessions=sessions, flight_orders=flight_orders, hotel_orders=hotel_orders, now=utc_now
     )
+    itineraries = Itineraries(sessions)
+    desk = TravelDesk(
+        search=search,
+        bookings=bookings,
+        cancellations=cancellations,
+        itineraries=itineraries,
+        now=utc_now,
+    )
+    # The saver runs on our own pool (autocommit, dict rows, no prepared statements); its
+    # tables were made by the migrations, so no setup() here.
+    checkpointer = AsyncPostgresSaver(conn=pool)
+    model = build_model(settings)
+    conversations = Conversations(
+        graph=build_graph(model).compile(checkpointer=checkpointer),
+        sessions=sessions,
+        desk=desk,
+        model_name=model_name(model),
+    )
     return Services(
         settings=settings,
         urls=urls,
@@ -199,5 +225,8 @@ async def build_services(settings: Settings, urls: DatabaseUrls | None = None) -
         search=search,
         bookings=bookings,
         cancellations=cancellations,
-        itineraries=Itineraries(sessions),
+        itineraries=itineraries,
+        desk=desk,
+        checkpointer=checkpointer,
+        conversations=conversations,
     )

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from agent.cli_bookings import bookings_app
+from agent.cli_chat import chat
 from agent.cli_search import search_app
 from agent.cli_support import guarded, load_settings, owner_url
 from db import migrate
@@ -28,6 +29,7 @@ db_app = typer.Typer(help="Schema migrations.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(search_app, name="search")
 app.add_typer(bookings_app, name="bookings")
+app.command("chat")(chat)
 
 
 @db_app.command("upgrade")

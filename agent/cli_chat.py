@@ -1,0 +1,62 @@
+"""`travelhub chat`: one turn through the real agent, from a terminal."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from typing import Annotated
+
+import typer
+
+from agent.accounts import traveller_by_email
+from agent.cli_support import fail, guarded, load_settings, open_services
+from agent.persistence import NotYourConversation
+from agent.turns import TurnResult
+from tools.errors import TravelError
+
+
+def chat(
+    message: Annotated[str, typer.Argument(help="What the traveller says.")],
+    user: Annotated[str, typer.Option("--user", help="The traveller's email (created if new).")],
+    thread: Annotated[
+        str | None, typer.Option("--thread", help="Continue this conversation.")
+    ] = None,
+    tenant: Annotated[str | None, typer.Option("--tenant", help="Tenant slug.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON document.")] = False,
+) -> None:
+    """One turn of a conversation; the next `chat --thread` answers a confirmation question."""
+    settings = load_settings()
+    if thread is not None:
+        try:
+            thread = str(uuid.UUID(thread))
+        except ValueError:
+            fail(f"{thread!r} is not a conversation id (a UUID).")
+
+    async def turn() -> TurnResult:
+        async with open_services(settings) as services:
+            traveller = await traveller_by_email(
+                services.sessions, tenant or settings.default_tenant_slug, user, create=True
+            )
+            return await services.conversations.turn(traveller, message, thread_id=thread)
+
+    def run() -> TurnResult:
+        try:
+            return asyncio.run(turn())
+        except (TravelError, NotYourConversation) as error:
+            fail(getattr(error, "message", None) or str(error))
+
+    result = guarded(run)
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {
+                    "thread_id": result.thread_id,
+                    "reply": result.reply,
+                    "awaiting_confirmation": result.awaiting_confirmation,
+                }
+            )
+        )
+        return
+    typer.echo(result.reply)
+    typer.echo(f"\n(thread {result.thread_id})", err=True)

@@ -1,0 +1,50 @@
+"""The travel agent graph: a model node and a tools node, looping until the model answers."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Literal
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, SystemMessage
+from langgraph.graph import START, StateGraph
+from langgraph.prebuilt import ToolNode
+from langgraph.runtime import Runtime
+
+from agent.prompts import SYSTEM_PROMPT
+from agent.state import State
+from tools.agent_tools import TOOLS
+from tools.desk import TravelContext
+
+log = logging.getLogger(__name__)
+
+
+def tool_failed(error: Exception) -> str:
+    """What the model (and so the traveller) hears when a tool breaks: one sentence."""
+    log.error("tool failed: %r", error)
+    return "That did not work on my side; please try again in a moment."
+
+
+def build_graph(model: BaseChatModel) -> StateGraph[State, TravelContext, Any, Any]:
+    """The graph's builder, uncompiled: callers compile it with their own checkpointer."""
+    bound = model.bind_tools(TOOLS)
+
+    async def call_model(state: State, runtime: Runtime[TravelContext]) -> dict[str, Any]:
+        context = runtime.context
+        system = SystemMessage(
+            SYSTEM_PROMPT.format(today=context.desk.today().isoformat(), currency=context.currency)
+        )
+        reply = await bound.ainvoke([system, *state["messages"]])
+        return {"messages": [reply]}
+
+    def route(state: State) -> Literal["tools", "__end__"]:
+        last = state["messages"][-1]
+        return "tools" if isinstance(last, AIMessage) and last.tool_calls else "__end__"
+
+    builder = StateGraph(State, context_schema=TravelContext)
+    builder.add_node("model", call_model)
+    builder.add_node("tools", ToolNode(TOOLS, handle_tool_errors=tool_failed))
+    builder.add_edge(START, "model")
+    builder.add_conditional_edges("model", route)
+    builder.add_edge("tools", "model")
+    return builder

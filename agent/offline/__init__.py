@@ -1,0 +1,1 @@
+"""The offline travel model: a deterministic chat model that understands travel requests."""

@@ -1,0 +1,156 @@
+"""One turn of a conversation: run the graph (or resume it), then record what was said."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from langchain_core.messages import AIMessage, HumanMessage
+from langchain_core.runnables import RunnableConfig
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.types import Command, Interrupt
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from agent.accounts import Traveller
+from agent.persistence import Said, open_session, record_turn, said_by_graph
+from db.ids import new_id
+from db.models.enums import MessageRole
+from tools.desk import ToolRecord, TravelContext, TravelDesk
+
+log = logging.getLogger(__name__)
+MAX_MESSAGE_CHARS = 4000
+SORRY = "Sorry, something went wrong on my side; please try again in a moment."
+
+
+@dataclass(frozen=True)
+class TurnResult:
+    thread_id: str
+    reply: str
+    awaiting_confirmation: bool
+    session_id: uuid.UUID | None = None
+
+
+@dataclass
+class Conversations:
+    """Runs turns of the travel agent for travellers, keeping our tables in step."""
+
+    graph: CompiledStateGraph[Any, Any, Any, Any]
+    sessions: async_sessionmaker[AsyncSession]
+    desk: TravelDesk
+    model_name: str
+    max_message_chars: int = MAX_MESSAGE_CHARS
+    currency: str = "EUR"
+
+    def context(
+        self,
+        traveller: Traveller,
+        thread_id: str,
+        session_id: uuid.UUID,
+        *,
+        sandbox: bool = False,
+        recorded: dict[str, ToolRecord] | None = None,
+    ) -> TravelContext:
+        return TravelContext(
+            desk=self.desk,
+            customer=traveller.customer(session_id),
+            contact=traveller.contact(),
+            thread_id=thread_id,
+            currency=self.currency,
+            sandbox=sandbox,
+            recorded=recorded or {},
+        )
+
+    async def turn(
+        self,
+        traveller: Traveller,
+        message: str,
+        *,
+        thread_id: str | None = None,
+        sandbox: bool = False,
+        recorded: dict[str, ToolRecord] | None = None,
+        session_context: dict[str, Any] | None = None,
+    ) -> TurnResult:
+        """The agent's answer to `message` (or the confirmation question it now asks)."""
+        thread = thread_id or str(new_id())
+        if len(message) > self.max_message_chars:
+            return TurnResult(
+                thread,
+                f"That message is too long for me ({len(message)} characters; the limit is"
+                f" {self.max_message_chars}). Could you say it in fewer words?",
+                False,
+            )
+        chat, created = await open_session(
+            self.sessions, traveller, uuid.UUID(thread), title=message, context=session_context
+        )
+        config: RunnableConfig = {"configurable": {"thread_id": thread}}
+        context = self.context(traveller, thread, chat.id, sandbox=sandbox, recorded=recorded)
+        before = await self.graph.aget_state(config)
+        known = {m.id for m in before.values.get("messages", [])} if before.values else set()
+        pending = _pending_interrupt(before.tasks)
+        started = time.perf_counter()
+        said: list[Said] = []
+        if pending is not None:
+            said.append(Said(f"answer:{pending.id}", MessageRole.USER, message))
+            graph_input: Any = Command(resume=message)
+        else:
+            human = HumanMessage(message, id=str(new_id()))
+            graph_input = {"messages": [human]}
+        try:
+            await self.graph.ainvoke(graph_input, config, context=context)
+        except Exception:
+            log.exception("turn failed on thread %s", thread)
+            return TurnResult(thread, SORRY, False, chat.id)
+        latency = (time.perf_counter() - started) * 1000
+        after = await self.graph.aget_state(config)
+        messages = after.values.get("messages", [])
+        for produced in messages:
+            if produced.id not in known:
+                stored = said_by_graph(produced, model_name=self.model_name)
+                if stored is not None:
+                    said.append(stored)
+        question = _pending_interrupt(after.tasks)
+        if question is not None:
+            text = str(question.value.get("question", "Please confirm (yes / no)."))
+            said.append(
+                Said(
+                    f"question:{question.id}",
+                    MessageRole.ASSISTANT,
+                    text,
+                    attributes={"awaiting_confirmation": True, "action": question.value["action"]},
+                )
+            )
+            reply = text
+        else:
+            reply = _final_reply(messages)
+        if said:
+            said[-1] = _with_latency(said[-1], latency)
+        await record_turn(
+            self.sessions, traveller, chat, said, first_turn=created, latency_ms=latency
+        )
+        return TurnResult(thread, reply, question is not None, chat.id)
+
+
+def _pending_interrupt(tasks: tuple[Any, ...]) -> Interrupt | None:
+    for task in tasks:
+        for interrupt in task.interrupts:
+            return interrupt  # type: ignore[no-any-return]
+    return None
+
+
+def _final_reply(messages: list[Any]) -> str:
+    for message in reversed(messages):
+        if isinstance(message, AIMessage) and not message.tool_calls:
+            return str(message.content)
+    return SORRY
+
+
+def _with_latency(said: Said, latency_ms: float) -> Said:
+    return Said(
+        said.key, said.role, said.content, said.tool_calls, said.tool_call_id, said.tool_name,
+        said.model_name, said.prompt_tokens, said.completion_tokens, round(latency_ms),
+        said.attributes,
+    )  # fmt: skip
