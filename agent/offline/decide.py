@@ -87,8 +87,7 @@ def decide(text: str, memory: Memory, places: Gazetteer) -> Decision:
 
 
 def _about_bookings(text: str, lowered: str, memory: Memory) -> Decision | None:
-    reference = REFERENCE.search(text.upper()) if re.search(r"\d", text) else None
-    code = reference.group(1) if reference else None
+    code = booking_reference(text)
     if re.search(r"\bcancel\b", lowered):
         if code is None and len(set(memory.references)) == 1:
             code = memory.references[-1]
@@ -102,6 +101,15 @@ def _about_bookings(text: str, lowered: str, memory: Memory) -> Decision | None:
         return Call("show_booking", {"reference": code})
     if re.search(r"\b(my|all)\s+(bookings|trips|reservations|orders)\b|\blist bookings\b", lowered):
         return Call("list_bookings", {})
+    return None
+
+
+def booking_reference(text: str) -> str | None:
+    """A booking reference in the text: six characters of our alphabet, typed in capitals or
+    with a digit in them (so "please" or "london" never pass for one)."""
+    for token in re.findall(r"\b[A-Za-z0-9]{6}\b", text):
+        if REFERENCE.fullmatch(token.upper()) and (token.isupper() or re.search(r"\d", token)):
+            return token.upper()
     return None
 
 

@@ -29,7 +29,7 @@ CABINS = [
     ("business", "business"), ("first class", "first"), ("first", "first"),
     ("economy", "economy"), ("coach", "economy"),
 ]  # fmt: skip
-_COUNT = r"(\d|a|an|one|two|three|four|five|six|seven|eight|nine)"
+_COUNT = r"(\d{1,2}|a|an|one|two|three|four|five|six|seven|eight|nine|ten)"
 _DATE_MARK = "\u2063"
 
 
