@@ -107,7 +107,8 @@ def _about_bookings(text: str, lowered: str, memory: Memory) -> Decision | None:
 def booking_reference(text: str) -> str | None:
     """A booking reference in the text: six characters of our alphabet, typed in capitals or
     with a digit in them (so "please" or "london" never pass for one)."""
-    for token in re.findall(r"\b[A-Za-z0-9]{6}\b", text):
+    for match in re.finditer(r"\b[A-Za-z0-9]{6}\b", text):
+        token = match.group(0)
         if REFERENCE.fullmatch(token.upper()) and (token.isupper() or re.search(r"\d", token)):
             return token.upper()
     return None
