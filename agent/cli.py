@@ -11,6 +11,7 @@ import typer
 
 from agent.cli_bookings import bookings_app
 from agent.cli_chat import chat
+from agent.cli_replay import replay_command
 from agent.cli_search import search_app
 from agent.cli_support import guarded, load_settings, owner_url
 from db import migrate
@@ -30,6 +31,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(search_app, name="search")
 app.add_typer(bookings_app, name="bookings")
 app.command("chat")(chat)
+app.command("replay")(replay_command)
 
 
 @db_app.command("upgrade")

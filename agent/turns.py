@@ -19,6 +19,7 @@ from agent.accounts import Traveller
 from agent.persistence import Said, open_session, record_turn, said_by_graph
 from db.ids import new_id
 from db.models.enums import MessageRole
+from tools.agent_tools import recorded_answers
 from tools.desk import ToolRecord, TravelContext, TravelDesk
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,11 @@ class Conversations:
             recorded=recorded or {},
         )
 
+    async def recorded(self, thread_id: str) -> dict[str, ToolRecord]:
+        """What the tools of `thread_id` answered, for a fork of it to replay."""
+        state = await self.graph.aget_state({"configurable": {"thread_id": thread_id}})
+        return recorded_answers(state.values.get("messages", []) if state.values else [])
+
     async def turn(
         self,
         traveller: Traveller,
@@ -87,8 +93,12 @@ class Conversations:
             self.sessions, traveller, uuid.UUID(thread), title=message, context=session_context
         )
         config: RunnableConfig = {"configurable": {"thread_id": thread}}
-        context = self.context(traveller, thread, chat.id, sandbox=sandbox, recorded=recorded)
         before = await self.graph.aget_state(config)
+        if chat.context.get("sandbox"):
+            # A replay fork stays a sandbox for every later turn, whoever runs it.
+            sandbox = True
+            recorded = recorded or await self.recorded(str(chat.context.get("forked_from")))
+        context = self.context(traveller, thread, chat.id, sandbox=sandbox, recorded=recorded)
         known = {m.id for m in before.values.get("messages", [])} if before.values else set()
         pending = _pending_interrupt(before.tasks)
         started = time.perf_counter()

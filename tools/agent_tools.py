@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from db.models.enums import Board, Cabin
 from tools.booking import BookingRequest
-from tools.desk import TravelContext
+from tools.desk import ToolRecord, TravelContext
 from tools.errors import InvalidSearch, TravelError
 from tools.offers import FlightOffer, HotelOffer, Offer
 from tools.queries import FlightFilters, FlightQuery, HotelFilters, HotelQuery
@@ -52,12 +52,13 @@ def _iso(value: str, what: str) -> date:
         raise InvalidSearch(f"The {what} {value!r} is not a date I understand.") from None
 
 
-def _signature(name: str, arguments: dict[str, Any]) -> str:
+def signature(name: str, arguments: dict[str, Any]) -> str:
+    """How a search is recognised when a fork replays the original thread's answers."""
     return f"{name}:{json.dumps(arguments, sort_keys=True, default=str)}"
 
 
 def _replayed(runtime: Runtime, name: str, arguments: dict[str, Any]) -> tuple[str, Any] | None:
-    record = runtime.context.recorded.get(_signature(name, arguments))
+    record = runtime.context.recorded.get(signature(name, arguments))
     return None if record is None else (record.content, record.artifact)
 
 
@@ -129,6 +130,7 @@ async def search_flights(
     offers = results.offers[:KEPT]
     artifact = {
         "kind": "flights",
+        "arguments": arguments,
         "query": query.model_dump(mode="json"),
         "offers": [offer.model_dump(mode="json") for offer in offers],
     }
@@ -195,6 +197,7 @@ async def search_hotels(
     offers = results.offers[:KEPT]
     artifact = {
         "kind": "hotels",
+        "arguments": arguments,
         "query": query.model_dump(mode="json"),
         "offers": [offer.model_dump(mode="json") for offer in offers],
     }
@@ -205,6 +208,18 @@ async def search_hotels(
         f" {query.check_out:%a %d %b} ({query.nights} nights), {query.guests} guest(s)."
     )
     return f"{title}\n\n{hotel_table(offers)}", artifact
+
+
+def recorded_answers(messages: list[Any]) -> dict[str, ToolRecord]:
+    """The searches answered in a conversation, by signature, for a fork to replay."""
+    recorded: dict[str, ToolRecord] = {}
+    for message in messages:
+        artifact = getattr(message, "artifact", None)
+        if isinstance(message, ToolMessage) and isinstance(artifact, dict):
+            if artifact.get("kind") in ("flights", "hotels") and message.name:
+                key = signature(message.name, artifact.get("arguments", {}))
+                recorded[key] = ToolRecord(str(message.content), artifact)
+    return recorded
 
 
 def remembered_offers(messages: list[Any]) -> dict[str, Offer]:

@@ -1,0 +1,137 @@
+"""Replaying a conversation by its thread id: the transcript beside the checkpoint timeline,
+and forks that try another message from any checkpoint in a sandbox."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from langchain_core.messages import AIMessage
+from langchain_core.runnables import RunnableConfig
+from sqlalchemy import text
+
+from agent.accounts import Traveller
+from agent.turns import Conversations, TurnResult
+from db.ids import new_id
+from db.unit_of_work import UnitOfWork
+
+
+class ReplayError(LookupError):
+    """The thread or checkpoint cannot be replayed; the message says why."""
+
+
+@dataclass(frozen=True)
+class Replay:
+    thread_id: str
+    messages: list[dict[str, Any]]
+    checkpoints: list[dict[str, Any]]
+    reply: str | None = None
+    awaiting_confirmation: bool = False
+
+    def document(self) -> dict[str, Any]:
+        """The `replay --json` shape other tools read."""
+        shape: dict[str, Any] = {
+            "thread_id": self.thread_id,
+            "messages": self.messages,
+            "checkpoints": self.checkpoints,
+        }
+        if self.reply is not None:
+            shape["reply"] = self.reply
+            shape["awaiting_confirmation"] = self.awaiting_confirmation
+        return shape
+
+
+def _config(thread_id: str, checkpoint_id: str | None = None) -> RunnableConfig:
+    configurable: dict[str, Any] = {"thread_id": thread_id}
+    if checkpoint_id:
+        configurable["checkpoint_id"] = checkpoint_id
+    return {"configurable": configurable}
+
+
+async def replay(conversations: Conversations, owner: Traveller, thread_id: str) -> Replay:
+    """The thread's stored transcript and its checkpoints, oldest first."""
+    async with UnitOfWork(conversations.sessions, tenant_id=owner.tenant_id) as uow:
+        connection = await uow.session.connection()
+        rows = (
+            await connection.execute(
+                text(
+                    "SELECT m.created_at, m.role, m.content, m.tool_calls, m.tool_name,"
+                    " m.tool_call_id, m.model_name, m.latency_ms FROM chat_messages m"
+                    " JOIN chat_sessions s ON s.id = m.session_id"
+                    " WHERE s.thread_id = :thread ORDER BY m.created_at, m.id"
+                ),
+                {"thread": uuid.UUID(thread_id)},
+            )
+        ).all()
+    messages = [
+        {
+            "created_at": row[0].isoformat(),
+            "role": row[1],
+            "content": row[2],
+            "tool_calls": row[3],
+            "tool_name": row[4],
+            "tool_call_id": row[5],
+            "model_name": row[6],
+            "latency_ms": row[7],
+        }
+        for row in rows
+    ]
+    checkpoints = []
+    async for snapshot in conversations.graph.aget_state_history(_config(thread_id)):
+        values = snapshot.values or {}
+        checkpoints.append(
+            {
+                "checkpoint_id": snapshot.config["configurable"]["checkpoint_id"],
+                "created_at": snapshot.created_at,
+                "step": (snapshot.metadata or {}).get("step"),
+                "source": (snapshot.metadata or {}).get("source"),
+                "next": list(snapshot.next),
+                "messages": len(values.get("messages", [])),
+                "awaiting_confirmation": any(task.interrupts for task in snapshot.tasks),
+            }
+        )
+    if not messages and not checkpoints:
+        raise ReplayError(f"There is no conversation {thread_id}.")
+    return Replay(thread_id, messages, list(reversed(checkpoints)))
+
+
+async def fork(
+    conversations: Conversations,
+    owner: Traveller,
+    thread_id: str,
+    checkpoint_id: str,
+    message: str,
+) -> Replay:
+    """Say `message` from `checkpoint_id` in a new sandbox thread: searches are answered from
+    what the original thread got, and nothing is ever ordered or cancelled."""
+    snapshot = await conversations.graph.aget_state(_config(thread_id, checkpoint_id))
+    if not snapshot.values or snapshot.config["configurable"].get("checkpoint_id") != checkpoint_id:
+        raise ReplayError(f"Thread {thread_id} has no checkpoint {checkpoint_id}.")
+    history = list(snapshot.values.get("messages", []))
+    if history and isinstance(history[-1], AIMessage) and history[-1].tool_calls:
+        raise ReplayError(
+            "That checkpoint is in the middle of a tool call; fork from one where the agent had"
+            " answered (its `next` is empty)."
+        )
+    sandbox = str(new_id())
+    if history:
+        await conversations.graph.aupdate_state(
+            _config(sandbox), {"messages": history}, as_node="model"
+        )
+    result: TurnResult = await conversations.turn(
+        owner,
+        message,
+        thread_id=sandbox,
+        sandbox=True,
+        recorded=await conversations.recorded(thread_id),
+        session_context={"sandbox": True, "forked_from": thread_id, "checkpoint_id": checkpoint_id},
+    )
+    replayed = await replay(conversations, owner, sandbox)
+    return Replay(
+        replayed.thread_id,
+        replayed.messages,
+        replayed.checkpoints,
+        result.reply,
+        result.awaiting_confirmation,
+    )
