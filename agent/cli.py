@@ -11,6 +11,7 @@ import typer
 
 from agent.cli_bookings import bookings_app
 from agent.cli_chat import chat
+from agent.cli_eval import eval_command
 from agent.cli_replay import replay_command
 from agent.cli_search import search_app
 from agent.cli_support import guarded, load_settings, owner_url
@@ -32,6 +33,7 @@ app.add_typer(search_app, name="search")
 app.add_typer(bookings_app, name="bookings")
 app.command("chat")(chat)
 app.command("replay")(replay_command)
+app.command("eval")(eval_command)
 
 
 @db_app.command("upgrade")

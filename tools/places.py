@@ -38,9 +38,35 @@ METRO_AREAS: dict[str, tuple[str, tuple[str, ...]]] = {
     "BER": ("Berlin", ("BER",)),
 }
 
-# The main airport of cities served by several airports without a metro code of their own,
-# where the data's hint ("International" in the name) would pick the wrong one.
+# City names travellers use -> the airport they mean, where the data alone gets it wrong: the
+# main airport of cities with several (and no metro code), English names of cities the data
+# spells locally (Sevilla, Venezia), and names a smaller town abroad shares (Florence, SC).
 MAIN_AIRPORTS: dict[str, str] = {
+    "seville": "SVQ",
+    "venice": "VCE",
+    "naples": "NAP",
+    "florence": "FLR",
+    "turin": "TRN",
+    "genoa": "GOA",
+    "gothenburg": "GOT",
+    "bucharest": "OTP",
+    "malta": "MLA",
+    "bali": "DPS",
+    "marrakesh": "RAK",
+    "kyiv": "KBP",
+    "kiev": "KBP",
+    "cracow": "KRK",
+    "belgrade": "BEG",
+    "the hague": "RTM",
+    "lisboa": "LIS",
+    "munchen": "MUC",
+    "wien": "VIE",
+    "praha": "PRG",
+    "warszawa": "WAW",
+    "sevilla": "SVQ",
+    "venezia": "VCE",
+    "napoli": "NAP",
+    "firenze": "FLR",
     "bangkok": "BKK",
     "dubai": "DXB",
     "istanbul": "IST",
@@ -166,11 +192,11 @@ class Gazetteer:
         for airport in self.airports.values():
             grouped[_key(airport.city)].append(airport)
         for name_key, airports in grouped.items():
-            if name_key in MAIN_AIRPORTS:
-                main = self.airports[MAIN_AIRPORTS[name_key]]
-                self._by_name[name_key] = Place(main.code, main.city, (main,))
-            elif name_key not in self._by_name:
+            if name_key not in self._by_name and name_key not in MAIN_AIRPORTS:
                 self._by_name[name_key] = self._city_of(airports)
+        for name_key, code in MAIN_AIRPORTS.items():
+            main = self.airports[code]
+            self._by_name[name_key] = Place(main.code, name_key.title(), (main,))
         self._names = list(self._by_name)
 
     @staticmethod
