@@ -118,12 +118,24 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def build_providers(
-    settings: Settings, *, http: httpx.AsyncClient
-) -> tuple[FlightProvider, HotelProvider]:
-    """The inventory `TRAVEL_PROVIDER` names; hotels from Amadeus when it is chosen."""
+@dataclass(frozen=True)
+class Inventory:
+    """Where searches go, and which order desks take orders (by provider name)."""
+
+    flights: FlightProvider
+    hotels: HotelProvider
+    flight_orders: dict[str, FlightOrders]
+    hotel_orders: dict[str, HotelOrders]
+
+
+def build_providers(settings: Settings, *, http: httpx.AsyncClient) -> Inventory:
+    """The inventory `TRAVEL_PROVIDER` names; the offline order desk is always open."""
     places = gazetteer()
+    offline_flights = OfflineFlights(places, now=utc_now)
     offline_hotels = OfflineHotels(places, now=utc_now)
+    offline = OfflineOrders(offline_flights, offline_hotels)
+    flight_orders: dict[str, FlightOrders] = {offline.name: offline}
+    hotel_orders: dict[str, HotelOrders] = {offline.name: offline}
     patience = Resilience(timeout=settings.provider_timeout_seconds)
     if settings.travel_provider == "duffel" and settings.duffel_access_token is not None:
         duffel = DuffelProvider(
@@ -132,13 +144,16 @@ def build_providers(
             client=http,
             resilience=patience,
         )
-        return duffel, offline_hotels
+        flight_orders[duffel.name] = duffel
+        return Inventory(duffel, offline_hotels, flight_orders, hotel_orders)
     if (
         settings.travel_provider == "amadeus"
         and settings.amadeus_client_id is not None
         and settings.amadeus_client_secret is not None
     ):
-        # One provider for both, so flights and hotels share one OAuth token.
+        # One provider for both, so flights and hotels share one OAuth token. Its hotel
+        # orders are not open (no recorded booking API to build them on): a hotel found there
+        # is refused before anything is ordered, rather than a flight ordered then undone.
         amadeus = AmadeusProvider(
             client_id=settings.amadeus_client_id.get_secret_value(),
             client_secret=settings.amadeus_client_secret.get_secret_value(),
@@ -146,8 +161,9 @@ def build_providers(
             client=http,
             resilience=patience,
         )
-        return amadeus, amadeus
-    return OfflineFlights(places, now=utc_now), offline_hotels
+        flight_orders[amadeus.name] = amadeus
+        return Inventory(amadeus, amadeus, flight_orders, hotel_orders)
+    return Inventory(offline_flights, offline_hotels, flight_orders, hotel_orders)
 
 
 async def build_services(settings: Settings, urls: DatabaseUrls | None = None) -> Services:
@@ -170,20 +186,17 @@ async def build_services(settings: Settings, urls: DatabaseUrls | None = None) -
     )
     sessions = tenant_sessionmaker(engine)
     http = httpx.AsyncClient(timeout=settings.provider_timeout_seconds)
-    flights, hotels = build_providers(settings, http=http)
-    places = gazetteer()
-    # Orders go to the provider an offer came from; the offline desk is always open.
-    offline = OfflineOrders(OfflineFlights(places, now=utc_now), OfflineHotels(places, now=utc_now))
-    flight_orders: dict[str, FlightOrders] = {offline.name: offline}
-    hotel_orders: dict[str, HotelOrders] = {offline.name: offline}
+    inventory = build_providers(settings, http=http)
+    # Orders go to the desk of the provider an offer came from.
+    flight_orders, hotel_orders = inventory.flight_orders, inventory.hotel_orders
     cache = SearchCache(
         sessions=sessions,
         redis=redis,
         db_ttl=timedelta(seconds=settings.search_cache_ttl_seconds),
     )
     search = SearchService(
-        flights=flights,
-        hotels=hotels,
+        flights=inventory.flights,
+        hotels=inventory.hotels,
         cache=cache,
         sessions=sessions,
         gazetteer=gazetteer(),

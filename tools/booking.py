@@ -35,6 +35,7 @@ from tools.errors import (
 from tools.offers import FlightOffer, HotelOffer, Offer
 from tools.orders import Contact, PlacedOrder, Traveller
 from tools.providers.base import FlightOrders, HotelOrders
+from tools.providers.http import OutcomeUnknown
 from tools.references import new_reference
 
 log = logging.getLogger(__name__)
@@ -107,14 +108,24 @@ class BookingService:
             current = [await self._revalidate(offer) for offer in request.offers]
             try:
                 placed = await self._place(current, travellers, request)
+            except OutcomeUnknown as error:
+                # The provider may have taken the order: never tell the traveller "nothing
+                # was booked", never invite a retry that could book twice.
+                failure, unknown = error.message, True
             except ProviderError as error:
-                failure = error.message
+                failure, unknown = error.message, False
             else:
                 await self._record_items(uow.session, booking, current, placed)
                 await self._move(uow.session, booking, BookingStatus.CONFIRMED, customer)
                 await uow.commit()
                 return booking
-        await self._record_failure(request, customer, travellers, failure)
+        await self._record_failure(request, customer, travellers, failure, needs_review=unknown)
+        if unknown:
+            raise BookingError(
+                f"I could not confirm the booking ({failure.rstrip('.')}); it may have gone"
+                " through with the provider. Please do not book again yet: our team will check"
+                " it and contact you."
+            )
         raise BookingError(
             f"The booking did not go through ({failure.rstrip('.')}); nothing was booked and"
             " nothing charged. You can safely try again."
@@ -322,13 +333,17 @@ class BookingService:
         customer: Customer,
         travellers: list[Traveller],
         reason: str,
+        *,
+        needs_review: bool,
     ) -> None:
         """Keep a `failed` booking (no items) for the record. It does not hold the
-        idempotency key: nothing was booked, so the same confirmation may be tried again."""
+        idempotency key: nothing was booked, so the same confirmation may be tried again.
+        `needs_review`: the provider's outcome is unknown; an operator must check it."""
         async with UnitOfWork(self._sessions, tenant_id=customer.tenant_id) as uow:
             booking = self._pending(request, customer, travellers, request.fingerprint())
             booking.idempotency_key = None
             booking.failure_reason = reason[:500]
+            booking.attributes = {"needs_review": needs_review}
             uow.session.add(booking)
             await uow.session.flush()
             await self._event(uow.session, booking, BookingStatus.PENDING, customer)

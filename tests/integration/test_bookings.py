@@ -32,6 +32,7 @@ from tools.itinerary import Itineraries
 from tools.offers import FlightOffer, HotelOffer
 from tools.orders import Contact, PlacedOrder, Traveller
 from tools.places import gazetteer
+from tools.providers.http import OutcomeUnknown
 from tools.providers.offline_flights import OfflineFlights
 from tools.providers.offline_hotels import OfflineHotels
 from tools.providers.offline_orders import OfflineOrders
@@ -392,3 +393,20 @@ async def test_a_reference_collision_draws_again(
     monkeypatch.setattr(booking_module, "new_reference", lambda: next(drawn))
     second = await world.bookings.book(request(offer), customer=ada)
     assert second.booking_reference == "QRST23"
+
+
+async def test_an_unknown_outcome_is_never_called_nothing(
+    world: World, ada: Customer, owner: Any
+) -> None:
+    async def unsure(_offer: FlightOffer, **_details: Any) -> PlacedOrder:
+        raise OutcomeUnknown("the airline did not answer in time", status=504, code=None)
+
+    world.desk.order_flight = unsure  # type: ignore[method-assign]
+    with pytest.raises(BookingError) as caught:
+        await world.bookings.book(request(await world.flight()), customer=ada)
+    assert "it may have gone through with the provider" in caught.value.message
+    assert "Please do not book again yet" in caught.value.message
+    assert "nothing was booked" not in caught.value.message
+    assert owner.execute("SELECT status, attributes FROM bookings").fetchall() == [
+        ("failed", {"needs_review": True})
+    ]

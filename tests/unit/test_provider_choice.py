@@ -28,17 +28,19 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 async def test_offline_by_default() -> None:
     async with httpx.AsyncClient() as http:
-        flights, hotels = build_providers(Settings(), http=http)
-    assert isinstance(flights, OfflineFlights)
-    assert isinstance(hotels, OfflineHotels)
+        inventory = build_providers(Settings(), http=http)
+    assert isinstance(inventory.flights, OfflineFlights)
+    assert isinstance(inventory.hotels, OfflineHotels)
+    assert set(inventory.flight_orders) == set(inventory.hotel_orders) == {"offline"}
 
 
 async def test_duffel_for_flights_offline_hotels() -> None:
     settings = Settings(TRAVEL_PROVIDER="duffel", DUFFEL_ACCESS_TOKEN="duffel_test_abc")
     async with httpx.AsyncClient() as http:
-        flights, hotels = build_providers(settings, http=http)
-    assert isinstance(flights, DuffelProvider)
-    assert isinstance(hotels, OfflineHotels)
+        inventory = build_providers(settings, http=http)
+    assert isinstance(inventory.flights, DuffelProvider)
+    assert isinstance(inventory.hotels, OfflineHotels)
+    assert inventory.flight_orders["duffel"] is inventory.flights
 
 
 async def test_amadeus_serves_both_with_one_token() -> None:
@@ -46,9 +48,11 @@ async def test_amadeus_serves_both_with_one_token() -> None:
         TRAVEL_PROVIDER="amadeus", AMADEUS_CLIENT_ID="id", AMADEUS_CLIENT_SECRET="secret"
     )
     async with httpx.AsyncClient() as http:
-        flights, hotels = build_providers(settings, http=http)
-    assert isinstance(flights, AmadeusProvider)
-    assert flights is hotels
+        inventory = build_providers(settings, http=http)
+    assert isinstance(inventory.flights, AmadeusProvider)
+    assert inventory.flights is inventory.hotels
+    assert "amadeus" in inventory.flight_orders
+    assert "amadeus" not in inventory.hotel_orders  # refused before any flight is ordered
 
 
 @pytest.mark.parametrize(

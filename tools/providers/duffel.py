@@ -1,14 +1,22 @@
-"""Duffel flight search: one offer request, and its offers as the product's FlightOffers."""
+"""Duffel flights: one offer request for a search, and the orders placed from its offers.
+
+Ordering follows Duffel's documented flow: an offer is priced again with "Get a single offer",
+booked with an instant order paid from the Duffel balance, and cancelled by creating then
+confirming an order cancellation (https://duffel.com/docs/api/v2).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal, TypeVar
+from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httpx
@@ -17,7 +25,19 @@ from pydantic import Field, ValidationError
 from db.models.enums import Cabin
 from tools.errors import ProviderError
 from tools.offers import FareConditions, FlightOffer, Journey, Segment
-from tools.providers.http import Clock, Now, Resilience, ResilientClient, Sleep, utc_now
+from tools.orders import Contact, PlacedOrder, Traveller
+from tools.providers.http import (
+    Clock,
+    NotFound,
+    Now,
+    OutcomeUnknown,
+    RejectedRequest,
+    Resilience,
+    ResilientClient,
+    Sleep,
+    unconfirmed_sentence,
+    utc_now,
+)
 from tools.providers.vendor_json import VendorModel as _Vendor
 from tools.providers.vendor_json import aware_utc as _aware_utc
 from tools.providers.vendor_json import load_airport_time_zones as _load_airport_time_zones
@@ -35,6 +55,19 @@ OFFER_LIFETIME = timedelta(minutes=20)
 """Lifetime of an offer that comes without `expires_at` (Duffel's usually last 20-30 minutes)."""
 CABIN_ORDER = (Cabin.ECONOMY, Cabin.PREMIUM_ECONOMY, Cabin.BUSINESS, Cabin.FIRST)
 CABINS = {cabin.value: cabin for cabin in Cabin}
+OFFER_GONE = {"offer_no_longer_available", "offer_expired"}
+"""Duffel error codes (HTTP 422) saying an offer can no longer be bought."""
+ORDER_NOT_CREATED = "order_not_created"
+"""Duffel's code (HTTP 502) guaranteeing the airline created no order and took no payment."""
+Kind = Literal["adult", "child", "infant"]
+"""A passenger as Traveller.kind names it."""
+PASSENGER_KINDS: dict[str, Kind] = {
+    "adult": "adult",
+    "child": "child",
+    "infant_without_seat": "infant",
+}
+E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
+PHONE_SEPARATORS = re.compile(r"[\s().\-/]")
 
 
 class _Place(_Vendor):
@@ -83,6 +116,14 @@ class _Conditions(_Vendor):
     change_before_departure: _Condition | None = None
 
 
+class _OfferPassenger(_Vendor):
+    """A passenger of the offer request; orders must name these ids."""
+
+    id: str = Field(min_length=1)
+    type: str | None = None
+    age: int | None = None
+
+
 class _Offer(_Vendor):
     id: str
     total_amount: Decimal
@@ -91,7 +132,7 @@ class _Offer(_Vendor):
     partial: bool = False
     conditions: _Conditions = Field(default_factory=_Conditions)
     slices: list[_Slice] = Field(min_length=1)
-    passengers: list[dict[str, Any]] = Field(default_factory=list)
+    passengers: list[_OfferPassenger] = Field(default_factory=list)
 
 
 class _OfferRequest(_Vendor):
@@ -103,12 +144,38 @@ class _Reply(_Vendor):
     data: _OfferRequest
 
 
+class _OfferReply(_Vendor):
+    data: _Offer
+
+
+class _Order(_Vendor):
+    id: str = Field(min_length=1)
+    booking_reference: str | None = Field(default=None, max_length=50)
+
+
+class _OrderReply(_Vendor):
+    data: _Order
+
+
+class _Cancellation(_Vendor):
+    id: str = Field(min_length=1)
+    confirmed_at: datetime | None = None
+
+
+class _CancellationReply(_Vendor):
+    data: _Cancellation
+
+
+_ReplyT = TypeVar("_ReplyT", bound=_Vendor)
+
+
 class _Unmappable(ValueError):
     """An offer that cannot become a FlightOffer (an airport whose time zone nobody knows)."""
 
 
 class DuffelProvider:
-    """Flights from Duffel's offer requests (https://duffel.com/docs/api/v2/offer-requests)."""
+    """Flights from Duffel's offer requests (https://duffel.com/docs/api/v2/offer-requests), and
+    the orders placed from them: both a FlightProvider and a FlightOrders."""
 
     name = "duffel"
 
@@ -187,7 +254,14 @@ class DuffelProvider:
                 vendor = _Offer.model_validate(raw)
                 if vendor.partial:
                     continue  # a partial offer cannot be booked on its own
-                offers.append(_flight_offer(vendor, query, zones or {}, default_expiry=expiry))
+                offer = _flight_offer(
+                    vendor,
+                    zones or {},
+                    cabin=query.cabin,
+                    passengers=query.passengers,
+                    default_expiry=expiry,
+                )
+                offers.append(offer)
             except (ValidationError, _Unmappable) as exc:
                 unreadable += 1
                 log.warning("Duffel offer %s skipped: %s", raw.get("id"), _reason(exc))
@@ -196,6 +270,184 @@ class DuffelProvider:
                 "Duffel sent flight offers I could not read; please try again later."
             )
         return offers
+
+    async def reprice_flight(self, offer: FlightOffer) -> FlightOffer | None:
+        """The offer as Duffel sells it now ("Get a single offer"), or None when it is gone:
+        unknown (404), refused as no longer available, partial, or past its expiry."""
+        try:
+            reply = await self._http.request_json(
+                "GET",
+                f"/air/offers/{quote(offer.id, safe='')}",
+                headers=self._headers,
+                about="the offer",
+            )
+        except NotFound:
+            log.info("Duffel offer %s is no longer known", offer.id)
+            return None
+        except RejectedRequest as refusal:
+            if refusal.code in OFFER_GONE:
+                log.info("Duffel offer %s is no longer available (%s)", offer.id, refusal.code)
+                return None
+            raise
+        vendor = _read(_OfferReply, reply, "offer").data
+        if vendor.partial:
+            return None
+        zones = self._zones
+        if zones is None and _needs_airport_table([_data(reply)]):
+            zones = self._zones = await asyncio.to_thread(_load_airport_time_zones)
+        now = self._now()
+        try:
+            current = _flight_offer(
+                vendor,
+                zones or {},
+                cabin=offer.cabin,
+                passengers=offer.passengers,
+                default_expiry=now + OFFER_LIFETIME,
+            )
+        except _Unmappable as exc:
+            log.warning("Duffel offer %s could not be mapped again: %s", offer.id, exc)
+            raise ProviderError(
+                "Duffel sent an offer I could not read; please try again later."
+            ) from exc
+        if current.expires_at <= now:
+            log.info("Duffel offer %s expired at %s", offer.id, current.expires_at.isoformat())
+            return None
+        return current.model_copy(update={"search": offer.search})
+
+    async def order_flight(
+        self,
+        offer: FlightOffer,
+        *,
+        travellers: list[Traveller],
+        contact: Contact,
+        idempotency_key: str,
+    ) -> PlacedOrder:
+        """An instant order for `offer`, paid from the Duffel balance ("Create an order").
+
+        Duffel documents no idempotency key for orders (its 500 and 502 replies even say "you
+        should not retry this request"), so the order is sent once: a failure after it may have
+        been processed raises OutcomeUnknown rather than risk a second order. The travel hub's
+        key goes into the order's `metadata`, so an operator can match an order Duffel placed
+        to the booking that asked for it.
+        """
+        body = order_body(
+            offer, travellers=travellers, contact=contact, idempotency_key=idempotency_key
+        )
+        try:
+            reply = await self._http.request_json(
+                "POST",
+                "/air/orders",
+                headers=self._headers,
+                json=body,
+                repeatable=False,
+                about="the order",
+            )
+        except OutcomeUnknown as unknown:
+            if unknown.code == ORDER_NOT_CREATED:
+                raise ProviderError(
+                    "The airline could not create the order through Duffel; nothing was booked"
+                    " or charged."
+                ) from None
+            raise
+        try:
+            order = _OrderReply.model_validate(reply).data
+        except ValidationError as exc:
+            # Duffel answered 2xx, so an order may well exist: say so rather than "failed".
+            log.warning("Duffel order reply for offer %s unreadable: %s", offer.id, _reason(exc))
+            raise OutcomeUnknown(
+                unconfirmed_sentence("Duffel", "the order"), status=None, code=None
+            ) from exc
+        log.info("Duffel order %s placed for offer %s", order.id, offer.id)
+        return PlacedOrder(order_id=order.id, provider_reference=order.booking_reference)
+
+    async def cancel_flight_order(self, order_id: str) -> None:
+        """Cancel a Duffel order: create an order cancellation (a quote), then confirm it."""
+        reply = await self._http.request_json(
+            "POST",
+            "/air/order_cancellations",
+            headers=self._headers,
+            json={"data": {"order_id": order_id}},
+            about="the cancellation",
+        )
+        cancellation = _read(_CancellationReply, reply, "cancellation").data
+        if cancellation.confirmed_at is None:
+            reply = await self._http.request_json(
+                "POST",
+                f"/air/order_cancellations/{quote(cancellation.id, safe='')}/actions/confirm",
+                headers=self._headers,
+                about="the cancellation",
+            )
+            cancellation = _read(_CancellationReply, reply, "cancellation").data
+        if cancellation.confirmed_at is None:
+            log.warning(
+                "Duffel left cancellation %s of order %s unconfirmed", cancellation.id, order_id
+            )
+            raise ProviderError(
+                "Duffel did not confirm the cancellation; please try again in a little while."
+            )
+        log.info("Duffel order %s cancelled by %s", order_id, cancellation.id)
+
+
+def order_body(
+    offer: FlightOffer,
+    *,
+    travellers: Sequence[Traveller],
+    contact: Contact,
+    idempotency_key: str,
+) -> dict[str, object]:
+    """The JSON body of Duffel's "create an order" for `offer`: instant, paid from the balance.
+
+    Raises ProviderError, in one sentence, when the travellers do not fit the offer or miss
+    something Duffel requires (a date of birth, a family name, a phone number). Duffel also
+    documents `gender` and `title` per passenger; Traveller has neither, so none is sent
+    (never guessed), and Duffel's own refusal says so if it insists.
+    """
+    slots = _offer_passengers(offer)
+    phone = _phone_number(contact.phone)
+    pairs = _pair(slots, travellers)
+    infants = iter(slot.id for slot, _, _ in pairs if _kind(slot) == "infant")
+    passengers: list[dict[str, object]] = []
+    for slot, traveller, position in pairs:
+        if traveller.born_on is None:
+            raise ProviderError(
+                f"Duffel needs the date of birth of every traveller to book this flight, and"
+                f" traveller {position} has none; please add it and try again."
+            )
+        if not traveller.family_name.strip():
+            raise ProviderError(
+                f"Duffel needs the family name of every traveller to book this flight, and"
+                f" traveller {position} has none; please add it and try again."
+            )
+        passenger: dict[str, object] = {
+            "id": slot.id,
+            "given_name": traveller.given_name,
+            "family_name": traveller.family_name,
+            "born_on": traveller.born_on.isoformat(),
+            "email": str(contact.email),
+            "phone_number": phone,
+        }
+        if _kind(slot) == "adult":
+            # Each infant travels on an adult's lap; Duffel wants to know whose.
+            infant = next(infants, None)
+            if infant is not None:
+                passenger["infant_passenger_id"] = infant
+        passengers.append(passenger)
+    return {
+        "data": {
+            "type": "instant",
+            "selected_offers": [offer.id],
+            "payments": [
+                {"type": "balance", "amount": f"{offer.total_price:f}", "currency": offer.currency}
+            ],
+            "passengers": passengers,
+            "metadata": {"idempotency_key": idempotency_key},
+        }
+    }
+
+
+def _data(reply: object) -> dict[str, Any]:
+    data = reply.get("data") if isinstance(reply, dict) else None
+    return data if isinstance(data, dict) else {}
 
 
 def offer_request_body(query: FlightQuery) -> dict[str, object]:
@@ -214,7 +466,12 @@ def _slice(origin: str, destination: str, departure_date: str) -> dict[str, obje
 
 
 def _flight_offer(
-    offer: _Offer, query: FlightQuery, zones: Mapping[str, str], *, default_expiry: datetime
+    offer: _Offer,
+    zones: Mapping[str, str],
+    *,
+    cabin: Cabin,
+    passengers: int,
+    default_expiry: datetime,
 ) -> FlightOffer:
     journeys = tuple(_journey(piece, zones) for piece in offer.slices)
     cabins = [
@@ -229,12 +486,16 @@ def _flight_offer(
         provider=DuffelProvider.name,
         journeys=journeys,
         # Mixed cabins are sold as the lowest one, so that is what the traveller is promised.
-        cabin=min(cabins, key=CABIN_ORDER.index) if cabins else query.cabin,
-        passengers=len(offer.passengers) or query.passengers,
+        cabin=min(cabins, key=CABIN_ORDER.index) if cabins else cabin,
+        passengers=len(offer.passengers) or passengers,
         total_price=offer.total_amount,
         currency=offer.total_currency,
         conditions=_fare_conditions(offer.conditions, offer.total_currency),
         expires_at=_aware_utc(offer.expires_at) if offer.expires_at else default_expiry,
+        # Duffel books only the offer request's own passengers: their ids go back in the order.
+        provider_data={
+            "passengers": [p.model_dump(include={"id", "type", "age"}) for p in offer.passengers]
+        },
     )
 
 
@@ -312,3 +573,87 @@ def _needs_airport_table(raw_offers: list[dict[str, Any]]) -> bool:
                     if not isinstance(place, dict) or not place.get("time_zone"):
                         return True
     return False
+
+
+def _read(model: type[_ReplyT], reply: object, what: str) -> _ReplyT:
+    try:
+        return model.model_validate(reply)
+    except ValidationError as exc:
+        log.warning("Duffel %s reply unreadable: %s", what, _reason(exc))
+        raise ProviderError(
+            "Duffel sent a reply I could not read; please try again in a little while."
+        ) from exc
+
+
+def _offer_passengers(offer: FlightOffer) -> list[_OfferPassenger]:
+    """The offer request's passengers kept with the offer when it was found."""
+    try:
+        slots = [_OfferPassenger.model_validate(p) for p in offer.provider_data["passengers"]]
+    except (KeyError, TypeError, ValidationError):
+        slots = []
+    if not slots:
+        # An offer found before its passengers were kept (an old cached search, say).
+        raise ProviderError(
+            "This Duffel offer cannot be booked as it was found; please search again and book"
+            " from the new results."
+        )
+    return slots
+
+
+def _kind(slot: _OfferPassenger) -> Kind:
+    known = PASSENGER_KINDS.get(slot.type or "")
+    if known is not None:
+        return known
+    if slot.age is not None:  # a passenger asked for by age (our children)
+        return "infant" if slot.age < 2 else "child" if slot.age < 18 else "adult"
+    return "adult"
+
+
+def _pair(
+    slots: list[_OfferPassenger], travellers: Sequence[Traveller]
+) -> list[tuple[_OfferPassenger, Traveller, int]]:
+    """Each offer passenger with the next traveller of the same kind, and that traveller's
+    position (from 1) in the booking, which is how a sentence may point at them."""
+    wanted = Counter(_kind(slot) for slot in slots)
+    given = Counter(traveller.kind for traveller in travellers)
+    if wanted != given:
+        raise ProviderError(
+            f"This flight was priced for {_party(wanted)}, but the booking names {_party(given)};"
+            " please search again for this party."
+        )
+    queues = {
+        kind: [(t, n) for n, t in enumerate(travellers, start=1) if t.kind == kind]
+        for kind in wanted
+    }
+    return [(slot, *queues[_kind(slot)].pop(0)) for slot in slots]
+
+
+def _party(counts: Counter[Kind]) -> str:
+    names = {
+        "adult": ("adult", "adults"),
+        "child": ("child", "children"),
+        "infant": ("infant", "infants"),
+    }
+    parts = [
+        f"{counts[kind]} {names[kind][counts[kind] != 1]}"
+        for kind in ("adult", "child", "infant")
+        if counts[kind]
+    ]
+    return " and ".join(parts) or "nobody"
+
+
+def _phone_number(phone: str | None) -> str:
+    """The contact's phone in E.164, as Duffel requires for every passenger."""
+    if phone is None or not phone.strip():
+        raise ProviderError(
+            "Duffel needs a contact phone number to book this flight; please add one and try again."
+        )
+    number = PHONE_SEPARATORS.sub("", phone)
+    if number.startswith("00"):
+        number = f"+{number[2:]}"
+    if not E164.match(number):
+        raise ProviderError(
+            "Duffel needs the contact phone number in international format, such as"
+            " +44 20 7946 0000; please correct it and try again."
+        )
+    return number

@@ -94,6 +94,27 @@ class RejectedSearch(InvalidSearch):
         self.code = code
 
 
+class RejectedRequest(ProviderError):
+    """The provider refused a booking request (an order, a price check, a cancellation) as
+    invalid: nothing was done. A ProviderError, so a booking that meets it is abandoned cleanly."""
+
+    def __init__(self, message: str, *, status: int, code: str | None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+class OutcomeUnknown(ProviderUnavailable):
+    """A request that must not be sent twice (placing an order) failed after it may have been
+    processed: a 5xx reply, or a timeout or a broken connection once it was sent. It is not
+    retried, since that could order twice; whether it took effect is for an operator to check."""
+
+    def __init__(self, message: str, *, status: int | None, code: str | None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
 @dataclass(frozen=True)
 class VendorProblem:
     """What a provider's error body says, read defensively (Duffel and Amadeus share `errors[]`)."""
@@ -216,6 +237,20 @@ class _Transient(Exception):
         self.retry_after = retry_after
 
 
+class _Unconfirmed(Exception):
+    """One attempt of a request that must not be repeated failed after it may have been
+    processed; never retried."""
+
+    def __init__(self, trouble: _Trouble, *, response: httpx.Response | None = None) -> None:
+        status = response.status_code if response is not None else None
+        super().__init__(f"{trouble} (HTTP {status})" if status else str(trouble))
+        self.trouble = trouble
+        self.response = response
+
+
+_NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+"""Failures that prove the request never reached the provider, so even an order may be retried."""
+
 _GIVE_UP = {
     _Trouble.BUSY: "{} is too busy right now; please try again in a minute.",
     _Trouble.DOWN: "{} is not answering right now; please try again in a minute.",
@@ -250,6 +285,18 @@ def retry_after_seconds(headers: httpx.Headers, *, now: datetime) -> float | Non
         if seconds is not None:
             return seconds
     return None
+
+
+@dataclass(frozen=True)
+class _Request:
+    method: str
+    path: str
+    headers: Mapping[str, str] | None
+    params: QueryParams | None
+    json: object
+    form: Mapping[str, str] | None
+    repeatable: bool
+    about: str | None
 
 
 class ResilientClient:
@@ -302,13 +349,21 @@ class ResilientClient:
         params: QueryParams | None = None,
         json: object = None,
         form: Mapping[str, str] | None = None,
+        repeatable: bool = True,
+        about: str | None = None,
     ) -> object:
-        """The decoded JSON body of a 2xx reply to `method path`.
+        """The decoded JSON body of a 2xx reply to `method path` (None for an empty one, 204).
 
         Raises ProviderUnavailable (circuit open, or 429/5xx/timeouts after every attempt),
         CredentialsRefused (401/403), RejectedSearch, an InvalidSearch (400/422, with the
         provider's own message), NotFound (404), UnreadableReply (2xx that is not JSON) or
         ProviderError (any other status).
+
+        `repeatable=False` is for a request that must not take effect twice (placing an order,
+        when the provider documents no idempotency key): only failures that prove it was not
+        processed (429, a connection never made) are retried; any other failure raises
+        OutcomeUnknown at once. `about` names what a booking request is about ("the order");
+        its refusal (400/422) is then a RejectedRequest, a ProviderError, in those words.
         """
         if not self.breaker.allow():
             log.warning(
@@ -318,9 +373,10 @@ class ResilientClient:
                 f"{self._provider} is unavailable for the moment;"
                 " please try again in a few minutes."
             )
+        request = _Request(method, path, headers, params, json, form, repeatable, about)
         try:
-            response = await self._send(method, path, headers, params, json, form)
-            payload = self._read(response, method, path)
+            response = await self._send(request)
+            payload = self._read(response, request)
         except (ProviderUnavailable, UnreadableReply):
             self.breaker.record_failure()
             raise
@@ -333,15 +389,9 @@ class ResilientClient:
         self.breaker.record_success()
         return payload
 
-    async def _send(
-        self,
-        method: str,
-        path: str,
-        headers: Mapping[str, str] | None,
-        params: QueryParams | None,
-        json: object,
-        form: Mapping[str, str] | None,
-    ) -> httpx.Response:
+    async def _send(self, request: _Request) -> httpx.Response:
+        method, path = request.method, request.path
+
         def log_retry(state: RetryCallState) -> None:
             outcome = state.outcome
             problem = outcome.exception() if outcome is not None else None
@@ -366,7 +416,9 @@ class ResilientClient:
         try:
             async for attempt in retrying:
                 with attempt:
-                    return await self._attempt(method, path, headers, params, json, form)
+                    return await self._attempt(request)
+        except _Unconfirmed as unconfirmed:
+            raise self._outcome_unknown(request, str(unconfirmed), unconfirmed.response) from None
         except _Transient as gave_up:
             attempts = retrying.statistics.get("attempt_number", self._settings.max_attempts)
             log.warning(
@@ -375,6 +427,23 @@ class ResilientClient:
             )  # fmt: skip
             raise ProviderUnavailable(self._give_up_sentence(gave_up)) from None
         raise AssertionError("tenacity either returns the response or raises")  # pragma: no cover
+
+    def _outcome_unknown(
+        self, request: _Request, why: str, response: httpx.Response | None
+    ) -> OutcomeUnknown:
+        problem = VendorProblem.read(response) if response is not None else None
+        code = problem.code if problem else None
+        request_id = problem.request_id if problem else None
+        log.warning(
+            "%s %s %s failed after it may have been processed (%s, code %s, request id %s);"
+            " not retried, so check whether it took effect",
+            self._provider, request.method, request.path, why, code, request_id,
+        )  # fmt: skip
+        return OutcomeUnknown(
+            unconfirmed_sentence(self._provider, request.about or "the request"),
+            status=problem.status if problem else None,
+            code=code,
+        )
 
     def _give_up_sentence(self, gave_up: _Transient) -> str:
         wait = gave_up.retry_after
@@ -391,30 +460,31 @@ class ResilientClient:
             return problem.retry_after  # the provider said how long; trust it over our guess
         return self._backoff(state)
 
-    async def _attempt(
-        self,
-        method: str,
-        path: str,
-        headers: Mapping[str, str] | None,
-        params: QueryParams | None,
-        json: object,
-        form: Mapping[str, str] | None,
-    ) -> httpx.Response:
+    async def _attempt(self, request: _Request) -> httpx.Response:
         try:
             response = await self._client.request(
-                method,
-                f"{self._base_url}{path}",
-                headers=headers,
-                params=params,
-                json=json,
-                data=form,
+                request.method,
+                f"{self._base_url}{request.path}",
+                headers=request.headers,
+                params=request.params,
+                json=request.json,
+                data=request.form,
                 timeout=self._settings.timeout,
             )
+        except _NEVER_SENT as exc:
+            trouble = _Trouble.DOWN if isinstance(exc, httpx.ConnectError) else _Trouble.SLOW
+            raise _Transient(trouble) from exc
         except httpx.TimeoutException as exc:
+            if not request.repeatable:
+                raise _Unconfirmed(_Trouble.SLOW) from exc
             raise _Transient(_Trouble.SLOW) from exc
         except httpx.RequestError as exc:
+            if not request.repeatable:
+                raise _Unconfirmed(_Trouble.DOWN) from exc
             raise _Transient(_Trouble.DOWN) from exc
         status = response.status_code
+        if status >= 500 and not request.repeatable:
+            raise _Unconfirmed(_Trouble.DOWN, response=response)
         if status == httpx.codes.TOO_MANY_REQUESTS or status >= 500:
             raise _Transient(
                 _Trouble.BUSY if status == httpx.codes.TOO_MANY_REQUESTS else _Trouble.DOWN,
@@ -423,12 +493,18 @@ class ResilientClient:
             )
         return response
 
-    def _read(self, response: httpx.Response, method: str, path: str) -> object:
-        provider = self._provider
+    def _read(self, response: httpx.Response, request: _Request) -> object:
+        provider, method, path, about = self._provider, request.method, request.path, request.about
         if response.is_success:
+            if not response.content and (
+                response.status_code == httpx.codes.NO_CONTENT or method == "DELETE"
+            ):
+                return None  # the request was its own effect (a cancelled Amadeus order)
             try:
                 return response.json()
             except ValueError as exc:
+                if not request.repeatable:  # it was processed, but we cannot tell what it did
+                    raise self._outcome_unknown(request, "unreadable reply", response) from exc
                 log.warning(
                     "%s answered %s %s with a body that is not JSON", provider, method, path
                 )
@@ -442,29 +518,43 @@ class ResilientClient:
         )  # fmt: skip
         if problem.status in (httpx.codes.UNAUTHORIZED, httpx.codes.FORBIDDEN):
             raise CredentialsRefused(
-                f"{provider} refused the travel hub's credentials, so I cannot search there"
-                " until an administrator renews them."
+                f"{provider} refused the travel hub's credentials, so I cannot"
+                f" {'search' if about is None else 'book'} there until an administrator renews"
+                " them."
             )
         if problem.status in (httpx.codes.BAD_REQUEST, httpx.codes.UNPROCESSABLE_ENTITY):
+            if about is not None:
+                raise RejectedRequest(
+                    _refusal(provider, problem, about), status=problem.status, code=problem.code
+                )
             raise RejectedSearch(
-                _refusal(provider, problem), status=problem.status, code=problem.code
+                _refusal(provider, problem, "the search"), status=problem.status, code=problem.code
             )
         if problem.status == httpx.codes.NOT_FOUND:
             raise NotFound(
-                f"{provider} could not find what was asked for; please try again later.",
+                f"{provider} could not find {about or 'what was asked for'}; please try again"
+                " later.",
                 code=problem.code,
             )
         raise ProviderError(f"{provider} could not handle this request; please try again later.")
 
 
-def _refusal(provider: str, problem: VendorProblem) -> str:
+def unconfirmed_sentence(provider: str, about: str) -> str:
+    """What the traveller is told when `provider` may or may not have done what was asked."""
+    return (
+        f"{provider} did not confirm whether {about} went through; please do not try again"
+        " until it has been checked, so that nothing is booked twice."
+    )
+
+
+def _refusal(provider: str, problem: VendorProblem, about: str) -> str:
     if problem.message is None:
-        return f"{provider} refused the search as invalid."
+        return f"{provider} refused {about} as invalid."
     message = " ".join(problem.message.split())[:300].rstrip(" .!?")
     parameter = problem.parameter
     if parameter and parameter.lower() not in message.lower():
         message = f"{message} ({parameter})"
-    return f"{provider} refused the search: {message}."
+    return f"{provider} refused {about}: {message}."
 
 
 def _text(value: object) -> str | None:

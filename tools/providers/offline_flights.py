@@ -46,6 +46,7 @@ CABIN_FACTOR = {
 OFFER_LIFETIME = timedelta(minutes=30)
 MAX_DETOUR = 1.4
 MIN_LEG_KM = 250
+SHORT_HAUL_KM = 3000
 
 
 def flight_minutes(km: float) -> int:
@@ -87,8 +88,8 @@ class OfflineFlights:
     def _direct(self, start: Airport, end: Airport, day: date) -> Iterator[Journey]:
         km = distance_km(start.latitude, start.longitude, end.latitude, end.longitude)
         dice = rng("direct", start.code, end.code, day)
-        if km > 14000 or dice.random() < min(0.1 + km / 15000, 0.75):
-            return  # long routes are rarely flown non-stop
+        if km > 14000 or (km > SHORT_HAUL_KM and dice.random() < min(km / 15000, 0.75)):
+            return  # long routes are rarely flown non-stop; short ones always are
         carriers = self._carriers_for(start, end)
         for _ in range(dice.randint(1, 3)):
             carrier = dice.choice(carriers)
