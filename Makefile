@@ -48,9 +48,11 @@ test: lint typecheck pytest
 # same run and merges its figures into bench/results/latest.json.
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.cache
+	$(BIN)/python -m bench.turns
 
 bench-quick: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.cache --quick
+	$(BIN)/python -m bench.turns --quick
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import time
 import uuid
@@ -67,6 +68,7 @@ class SearchService:
         sessions: async_sessionmaker[AsyncSession],
         gazetteer: Gazetteer,
         today: Callable[[str], date],
+        record_analytics: bool = True,
     ) -> None:
         self._flights = flights
         self._hotels = hotels
@@ -74,7 +76,14 @@ class SearchService:
         self._sessions = sessions
         self.places = gazetteer
         self._today = today
+        self._record_analytics = record_analytics
         """Today's date in a time zone (an airport's), so "past" means past where you leave."""
+
+    def without_analytics(self) -> SearchService:
+        """The same service, recording no analytics events (a benchmark's baseline)."""
+        quiet = copy.copy(self)
+        quiet._record_analytics = False
+        return quiet
 
     async def search_flights(
         self, query: FlightQuery, filters: FlightFilters, *, searcher: Searcher
@@ -175,6 +184,8 @@ class SearchService:
         count: int,
         query: dict[str, Any],
     ) -> None:
+        if not self._record_analytics:
+            return
         event = AnalyticsEvent(
             tenant_id=searcher.tenant_id,
             user_id=searcher.user_id,

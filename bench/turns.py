@@ -1,0 +1,83 @@
+"""Turn overhead: a full agent turn with every write (checkpoints in PostgreSQL, chat_messages,
+analytics) against the same graph on an in-memory checkpointer writing nothing, same run."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import time
+from datetime import date, timedelta
+from typing import Any
+
+from langchain_core.messages import HumanMessage
+from langgraph.checkpoint.memory import InMemorySaver
+
+from agent.accounts import traveller_by_email
+from agent.bootstrap import DatabaseUrls, build_services
+from agent.graph import build_graph
+from agent.offline.model import OfflineTravelModel
+from agent.settings import Settings
+from bench.common import scratch_database, summary, write_results
+from db.ids import new_id
+
+SAID = "Flights from London to Lisbon on {day}"
+
+
+async def run(turns: int) -> dict[str, Any]:
+    with scratch_database() as (owner, runtime):
+        services = await build_services(
+            Settings(TRAVELHUB_ENV="test", REDIS_URL=None), DatabaseUrls(owner, runtime)
+        )
+        try:
+            traveller = await traveller_by_email(
+                services.sessions, "default", "bench@example.com", create=True
+            )
+            day = (date.today() + timedelta(days=40)).isoformat()
+            message = SAID.format(day=day)
+            await services.conversations.turn(traveller, message)  # warm the search cache
+            full: list[float] = []
+            for _ in range(turns):
+                started = time.perf_counter()
+                await services.conversations.turn(traveller, message)
+                full.append((time.perf_counter() - started) * 1000)
+            # The same graph and tools, on an in-memory checkpointer, writing nothing at all.
+            bare_graph = build_graph(OfflineTravelModel()).compile(checkpointer=InMemorySaver())
+            quiet_search = services.search.without_analytics()
+            context = dataclasses.replace(
+                services.conversations.context(traveller, str(new_id()), new_id()),
+                desk=dataclasses.replace(services.desk, search=quiet_search),
+            )
+            bare: list[float] = []
+            for _ in range(turns):
+                config: Any = {"configurable": {"thread_id": str(new_id())}}
+                started = time.perf_counter()
+                await bare_graph.ainvoke(
+                    {"messages": [HumanMessage(message)]}, config, context=context
+                )
+                bare.append((time.perf_counter() - started) * 1000)
+        finally:
+            await services.aclose()
+    persisted, baseline = summary(full), summary(bare)
+    ratio = persisted["p50_ms"] / baseline["p50_ms"]
+    print(
+        f"turn full persistence: p50 {persisted['p50_ms']:.2f} ms p99 {persisted['p99_ms']:.2f} ms;"
+        f" in-memory, no writes: p50 {baseline['p50_ms']:.2f} ms p99 {baseline['p99_ms']:.2f} ms;"
+        f" ratio {ratio:.2f} (n={turns})"
+    )
+    return {
+        "turn_overhead_ratio": round(ratio, 3),
+        "turn_full": persisted,
+        "turn_in_memory": baseline,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="reduced sizes")
+    turns = 15 if parser.parse_args().quick else 60
+    write_results(asyncio.run(run(turns)), {"turns": turns})
+
+
+if __name__ == "__main__":
+    main()
