@@ -2,33 +2,163 @@
 
 from __future__ import annotations
 
+import uuid
+
 import chainlit as cl
+from chainlit.oauth_providers import get_configured_oauth_providers
+from chainlit.input_widget import Select, Slider
 
-from agent.bootstrap import Services, build_services
-from agent.settings import Settings
-
-GREETING = (
-    "Hello, I am your Global Travel Hub assistant. Tell me where and when you want to go, "
-    "and I will look for flights and hotels."
+from agent import runtime
+from agent.accounts import (
+    OAuthIdentity,
+    Traveller,
+    authenticate,
+    has_consented,
+    record_consent,
+    sign_in_with,
 )
+from agent.chat_ui import ChatListener, show
+from agent.token_cipher import cipher_from
+from agent.ui_data_layer import TravelDataLayer
 
-_services: Services | None = None
-
-
-@cl.on_app_startup
-async def start_services() -> None:
-    global _services
-    _services = await build_services(Settings())
+CURRENCIES = ["EUR", "USD", "GBP", "CHF", "JPY", "CAD", "AUD"]
 
 
-@cl.on_app_shutdown
-async def stop_services() -> None:
-    global _services
-    if _services is not None:
-        await _services.aclose()
-        _services = None
+@cl.data_layer
+def data_layer() -> TravelDataLayer:
+    return TravelDataLayer(runtime.services)
+
+
+def _user(traveller: Traveller) -> cl.User:
+    return cl.User(
+        identifier=traveller.email,
+        display_name=traveller.name,
+        metadata={"tenant_id": str(traveller.tenant_id), "user_id": str(traveller.user_id),
+                  "role": "admin" if traveller.is_admin else "user"},
+    )  # fmt: skip
+
+
+def _traveller() -> Traveller:
+    user = cl.user_session.get("user")
+    return Traveller(
+        tenant_id=uuid.UUID(user.metadata["tenant_id"]),
+        user_id=uuid.UUID(user.metadata["user_id"]),
+        email=user.identifier,
+        name=user.display_name or user.identifier,
+        phone=None,
+        is_admin=user.metadata.get("role") == "admin",
+    )
+
+
+@cl.password_auth_callback
+async def password_login(username: str, password: str) -> cl.User | None:
+    traveller = await authenticate(runtime.services().sessions, username, password)
+    return _user(traveller) if traveller else None
+
+
+async def oauth_login(
+    provider_id: str,
+    token: str,
+    raw_user_data: dict[str, str],
+    default_user: cl.User,
+    id_token: str | None = None,
+) -> cl.User | None:
+    del id_token
+    services = runtime.services()
+    identity = OAuthIdentity(
+        provider=provider_id,
+        account_id=str(
+            raw_user_data.get("sub") or raw_user_data.get("id") or default_user.identifier
+        ),
+        email=str(raw_user_data.get("email") or default_user.identifier),
+        email_verified=bool(raw_user_data.get("email_verified", provider_id == "github")),
+        name=raw_user_data.get("name"),
+        access_token=token,
+    )
+    traveller = await sign_in_with(
+        services.sessions, cipher_from(services.settings), identity,
+        default_tenant=services.settings.default_tenant_slug,
+    )  # fmt: skip
+    return _user(traveller) if traveller else None
+
+
+# OAuth sign-in exists when an OAUTH_* provider is configured (GitHub, Google, generic OIDC).
+if get_configured_oauth_providers():
+    cl.oauth_callback(oauth_login)
+
+
+@cl.set_starters
+async def starters(user: cl.User | None = None) -> list[cl.Starter]:
+    del user
+    return [
+        cl.Starter(label="Flights London to New York next Friday",
+                   message="Flights from London to New York next Friday"),
+        cl.Starter(label="A hotel in Paris for 3 nights",
+                   message="A hotel in Paris for 3 nights in two weeks"),
+        cl.Starter(label="My bookings", message="Show my bookings"),
+    ]  # fmt: skip
 
 
 @cl.on_chat_start
-async def greet() -> None:
-    await cl.Message(content=GREETING).send()
+async def start() -> None:
+    await cl.ChatSettings(
+        [
+            Select(id="currency", label="Currency", values=CURRENCIES, initial_value="EUR"),
+            Select(id="cabin", label="Default cabin", initial_value="economy",
+                   values=["economy", "premium_economy", "business", "first"]),
+            Slider(id="travellers", label="Travellers", initial=1, min=1, max=9, step=1),
+        ]
+    ).send()  # fmt: skip
+    services = runtime.services()
+    traveller = _traveller()
+    if not await has_consented(services.sessions, traveller):
+        answer = await cl.AskActionMessage(
+            content="Before we start: may we process your travel data to search and book for you?",
+            actions=[
+                cl.Action(name="consent", payload={"marketing": False}, label="I agree"),
+                cl.Action(name="consent", payload={"marketing": True},
+                          label="I agree, and send me offers"),
+            ],
+            timeout=600,
+        ).send()  # fmt: skip
+        if answer is None:
+            await cl.Message("Without your consent I cannot plan trips for you.").send()
+            return
+        await record_consent(
+            services.sessions, traveller, marketing=bool(answer["payload"]["marketing"])
+        )
+
+
+@cl.on_settings_update
+async def settings_changed(settings: dict[str, object]) -> None:
+    cl.user_session.set("settings", settings)
+
+
+@cl.on_chat_resume
+async def resume(thread: cl.types.ThreadDict) -> None:
+    del thread  # the LangGraph thread has the same id: the next turn carries on from it
+
+
+@cl.on_message
+async def on_message(message: cl.Message) -> None:
+    await respond(message.content)
+
+
+@cl.action_callback("book_option")
+@cl.action_callback("answer")
+async def on_action(action: cl.Action) -> None:
+    await action.remove()
+    said = str(action.payload["say"])
+    await cl.Message(content=said, author=_traveller().email, type="user_message").send()
+    await respond(said)
+
+
+async def respond(text: str) -> None:
+    services = runtime.services()
+    settings = cl.user_session.get("settings") or {}
+    listener = ChatListener(cl.Message(content=""))
+    result = await services.conversations.turn(
+        _traveller(), text, thread_id=cl.context.session.thread_id, listener=listener,
+        reply_ui_id=listener.reply.id, currency=str(settings.get("currency") or "EUR"),
+    )  # fmt: skip
+    await show(result, listener)

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from agent.passwords import hash_password, password_matches
+from agent.token_cipher import TokenCipher
 from db.ids import new_id
+from db.models import User
 from db.models.enums import UserRole
 from db.unit_of_work import UnitOfWork, resolve_tenant
 from db.users import find_user_by_email
@@ -62,3 +67,219 @@ async def traveller_by_email(
         phone=user.phone,
         is_admin=user.role is UserRole.ADMIN,
     )
+
+
+async def _lookup(sessions: async_sessionmaker[AsyncSession], email: str) -> dict[str, Any] | None:
+    async with sessions() as session:
+        connection = await session.connection()
+        row = (
+            (
+                await connection.execute(
+                    text("SELECT * FROM auth_user_by_email(:email)"), {"email": email.strip()}
+                )
+            )
+            .mappings()
+            .first()
+        )
+    return dict(row) if row is not None else None
+
+
+def _traveller(row: dict[str, Any]) -> Traveller:
+    return Traveller(
+        tenant_id=row["tenant_id"],
+        user_id=row["id"],
+        email=row["email"],
+        name=row["full_name"] or row["email"].split("@")[0],
+        phone=row["phone"],
+        is_admin=row["role"] == UserRole.ADMIN.value,
+    )
+
+
+async def authenticate(
+    sessions: async_sessionmaker[AsyncSession], email: str, password: str
+) -> Traveller | None:
+    """The traveller whose email and password these are; None for anything else (a wrong
+    password, an unknown address, a suspended or soft-deleted account alike)."""
+    row = await _lookup(sessions, email)
+    if (
+        row is None
+        or row["status"] != "active"
+        or not password_matches(row["hashed_password"], password)
+    ):
+        return None
+    traveller = _traveller(row)
+    await _logged_in(sessions, traveller, method="password")
+    return traveller
+
+
+async def _logged_in(
+    sessions: async_sessionmaker[AsyncSession], traveller: Traveller, *, method: str
+) -> None:
+    async with UnitOfWork(sessions, tenant_id=traveller.tenant_id) as uow:
+        connection = await uow.session.connection()
+        await connection.execute(
+            text("UPDATE users SET last_login_at = now() WHERE id = :id"), {"id": traveller.user_id}
+        )
+        await connection.execute(
+            text(
+                "INSERT INTO analytics_events (id, tenant_id, user_id, event_type, properties)"
+                " VALUES (:id, :tenant, :user, 'user_logged_in', CAST(:properties AS jsonb))"
+            ),
+            {"id": new_id(), "tenant": traveller.tenant_id, "user": traveller.user_id,
+             "properties": json.dumps({"method": method})},
+        )  # fmt: skip
+        await uow.commit()
+
+
+async def create_account(
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    tenant_slug: str,
+    email: str,
+    password: str | None,
+    name: str | None = None,
+    admin: bool = False,
+) -> Traveller:
+    """A new traveller (or admin) in the tenant; refuses an address already in use."""
+    address = email.strip().lower()
+    if await _lookup(sessions, address) is not None:
+        raise ValueError(f"There is already an account for {address}.")
+    tenant_id = await resolve_tenant(sessions, tenant_slug)
+    user_id = new_id()
+    async with UnitOfWork(sessions, tenant_id=tenant_id) as uow:
+        connection = await uow.session.connection()
+        await connection.execute(
+            text(
+                "INSERT INTO users (id, tenant_id, email, full_name, hashed_password, role)"
+                " VALUES (:id, :tenant, :email, :name, :hashed, :role)"
+            ),
+            {"id": user_id, "tenant": tenant_id, "email": address, "name": name,
+             "hashed": hash_password(password) if password else None,
+             "role": (UserRole.ADMIN if admin else UserRole.USER).value},
+        )  # fmt: skip
+        await connection.execute(
+            text(
+                "INSERT INTO analytics_events (id, tenant_id, user_id, event_type)"
+                " VALUES (:id, :tenant, :user, 'user_signed_up')"
+            ),
+            {"id": new_id(), "tenant": tenant_id, "user": user_id},
+        )
+        await uow.commit()
+    row = await _lookup(sessions, address)
+    assert row is not None
+    return _traveller(row)
+
+
+@dataclass(frozen=True)
+class OAuthIdentity:
+    provider: str
+    account_id: str
+    email: str
+    email_verified: bool
+    name: str | None
+    access_token: str | None
+    refresh_token: str | None = None
+
+
+async def sign_in_with(
+    sessions: async_sessionmaker[AsyncSession],
+    cipher: TokenCipher,
+    identity: OAuthIdentity,
+    *,
+    default_tenant: str,
+) -> Traveller | None:
+    """The traveller behind an OAuth identity: linked before, or linked now to the account
+    with the same verified email, or created. None for a soft-deleted account."""
+    async with sessions() as session:
+        connection = await session.connection()
+        owner = (
+            (
+                await connection.execute(
+                    text("SELECT * FROM oauth_owner(:provider, :account)"),
+                    {"provider": identity.provider, "account": identity.account_id},
+                )
+            )
+            .mappings()
+            .first()
+        )
+    if owner is not None and owner["deleted"]:
+        return None
+    row = await _lookup(sessions, identity.email)
+    if owner is None and row is not None and not identity.email_verified:
+        return None  # an unverified address cannot claim someone's account
+    if owner is None and row is None:
+        traveller = await create_account(
+            sessions, tenant_slug=default_tenant, email=identity.email, password=None,
+            name=identity.name,
+        )  # fmt: skip
+    elif owner is not None:
+        async with UnitOfWork(sessions, tenant_id=owner["tenant_id"]) as uow:
+            user = await uow.session.get(User, owner["user_id"])
+        assert user is not None
+        found = await _lookup(sessions, user.email)
+        if found is None:
+            return None
+        traveller = _traveller(found)
+    else:
+        assert row is not None
+        traveller = _traveller(row)
+    await _store_tokens(sessions, cipher, traveller, identity)
+    await _logged_in(sessions, traveller, method=identity.provider)
+    return traveller
+
+
+async def _store_tokens(
+    sessions: async_sessionmaker[AsyncSession],
+    cipher: TokenCipher,
+    traveller: Traveller,
+    identity: OAuthIdentity,
+) -> None:
+    sealed_access = cipher.encrypt(identity.access_token) if identity.access_token else None
+    sealed_refresh = cipher.encrypt(identity.refresh_token) if identity.refresh_token else None
+    async with UnitOfWork(sessions, tenant_id=traveller.tenant_id) as uow:
+        connection = await uow.session.connection()
+        await connection.execute(
+            text(
+                "INSERT INTO oauth_accounts (id, tenant_id, user_id, provider, provider_account_id,"
+                " provider_email, access_token_encrypted, refresh_token_encrypted)"
+                " VALUES (:id, :tenant, :user, :provider, :account, :email, :access, :refresh)"
+                " ON CONFLICT (provider, provider_account_id) DO UPDATE SET"
+                " access_token_encrypted = EXCLUDED.access_token_encrypted,"
+                " refresh_token_encrypted = coalesce(EXCLUDED.refresh_token_encrypted,"
+                " oauth_accounts.refresh_token_encrypted), provider_email = EXCLUDED.provider_email"
+            ),
+            {"id": new_id(), "tenant": traveller.tenant_id, "user": traveller.user_id,
+             "provider": identity.provider, "account": identity.account_id,
+             "email": identity.email.lower(), "access": sealed_access, "refresh": sealed_refresh},
+        )  # fmt: skip
+        await uow.commit()
+
+
+async def has_consented(sessions: async_sessionmaker[AsyncSession], traveller: Traveller) -> bool:
+    async with UnitOfWork(sessions, tenant_id=traveller.tenant_id) as uow:
+        user = await uow.session.get(User, traveller.user_id)
+    return bool(user and user.data_processing_consent)
+
+
+async def record_consent(
+    sessions: async_sessionmaker[AsyncSession], traveller: Traveller, *, marketing: bool
+) -> None:
+    """Data-processing consent given now (with its time); marketing as chosen."""
+    async with UnitOfWork(sessions, tenant_id=traveller.tenant_id) as uow:
+        connection = await uow.session.connection()
+        await connection.execute(
+            text(
+                "UPDATE users SET data_processing_consent = true, consent_granted_at = now(),"
+                " marketing_consent = :marketing WHERE id = :id"
+            ),
+            {"id": traveller.user_id, "marketing": marketing},
+        )
+        await connection.execute(
+            text(
+                "INSERT INTO analytics_events (id, tenant_id, user_id, event_type, properties)"
+                " VALUES (:id, :tenant, :user, 'consent_changed', CAST(:properties AS jsonb))"
+            ),
+            {"id": new_id(), "tenant": traveller.tenant_id, "user": traveller.user_id,
+             "properties": json.dumps({"data_processing": True, "marketing": marketing})},
+        )  # fmt: skip
+        await uow.commit()

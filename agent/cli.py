@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -15,10 +14,9 @@ from agent.cli_eval import eval_command
 from agent.cli_replay import replay_command
 from agent.cli_search import search_app
 from agent.cli_support import guarded, load_settings, owner_url
+from agent.cli_users import users_app
 from db import migrate
 from db.urls import redacted
-
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 app = typer.Typer(
     name="travelhub",
@@ -31,6 +29,7 @@ db_app = typer.Typer(help="Schema migrations.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(search_app, name="search")
 app.add_typer(bookings_app, name="bookings")
+app.add_typer(users_app, name="users")
 app.command("chat")(chat)
 app.command("replay")(replay_command)
 app.command("eval")(eval_command)
@@ -84,17 +83,20 @@ def serve(
     if settings.app_db_password is not None:
         password = settings.app_db_password.get_secret_value()
         guarded(lambda: migrate.set_runtime_password(url, password))
-    # The app in this process composes its services from the environment: hand it the
-    # database this command resolved (the embedded one included) and the address.
+    # The app composes its services from the environment: hand it the database this command
+    # resolved (the embedded one included).
     os.environ["DATABASE_URL"] = url
-    os.environ["CHAINLIT_HOST"] = host or settings.host
-    os.environ["CHAINLIT_PORT"] = str(port or settings.port)
-    # Chainlit reads `.chainlit/` and `chainlit.md` from the working directory at import.
-    os.chdir(PROJECT_ROOT)
-    from chainlit.cli import run_chainlit
+    import uvicorn
 
-    typer.echo(f"Serving on http://{os.environ['CHAINLIT_HOST']}:{os.environ['CHAINLIT_PORT']}")
-    run_chainlit(str(PROJECT_ROOT / "app.py"))
+    bind_host, bind_port = host or settings.host, port or settings.port
+    typer.echo(f"Serving on http://{bind_host}:{bind_port}")
+    uvicorn.run(
+        "agent.web:create_app",
+        factory=True,
+        host=bind_host,
+        port=bind_port,
+        log_level="warning",
+    )
 
 
 def main() -> None:

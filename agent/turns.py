@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
 
-from langchain_core.messages import AIMessage, HumanMessage
+from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, ToolMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command, Interrupt
@@ -33,6 +33,16 @@ class TurnResult:
     reply: str
     awaiting_confirmation: bool
     session_id: uuid.UUID | None = None
+
+
+class TurnListener(Protocol):
+    """What a live interface hears while a turn runs (the chat UI streams it)."""
+
+    async def token(self, text: str) -> None: ...
+
+    async def tool_started(self, name: str, arguments: dict[str, Any]) -> None: ...
+
+    async def tool_finished(self, name: str, content: str, artifact: Any) -> None: ...
 
 
 @dataclass
@@ -65,6 +75,35 @@ class Conversations:
             recorded=recorded or {},
         )
 
+    async def _stream(
+        self,
+        graph_input: Any,
+        config: RunnableConfig,
+        context: TravelContext,
+        listener: TurnListener,
+    ) -> None:
+        stream: Any = self.graph.astream(
+            graph_input, config, context=context, stream_mode=["messages", "updates"]
+        )
+        async for mode, payload in stream:
+            if mode == "messages":
+                chunk, metadata = payload
+                if metadata.get("langgraph_node") == "model" and isinstance(chunk, AIMessageChunk):
+                    if chunk.content:
+                        await listener.token(str(chunk.content))
+                elif isinstance(chunk, ToolMessage):
+                    await listener.tool_finished(
+                        chunk.name or "", str(chunk.content), chunk.artifact
+                    )
+            elif mode == "updates" and isinstance(payload, dict):
+                for update in payload.values():
+                    for message in (
+                        (update or {}).get("messages", []) if isinstance(update, dict) else []
+                    ):
+                        if isinstance(message, AIMessage):
+                            for call in message.tool_calls:
+                                await listener.tool_started(call["name"], call["args"])
+
     async def recorded(self, thread_id: str) -> dict[str, ToolRecord]:
         """What the tools of `thread_id` answered, for a fork of it to replay."""
         state = await self.graph.aget_state({"configurable": {"thread_id": thread_id}})
@@ -79,8 +118,15 @@ class Conversations:
         sandbox: bool = False,
         recorded: dict[str, ToolRecord] | None = None,
         session_context: dict[str, Any] | None = None,
+        listener: TurnListener | None = None,
+        reply_ui_id: str | None = None,
+        currency: str | None = None,
     ) -> TurnResult:
-        """The agent's answer to `message` (or the confirmation question it now asks)."""
+        """The agent's answer to `message` (or the confirmation question it now asks).
+
+        `listener` hears tokens and tool calls as they happen; `reply_ui_id` is the id the
+        interface gave the reply it shows, kept on the stored message for feedback.
+        """
         thread = thread_id or str(new_id())
         if len(message) > self.max_message_chars:
             return TurnResult(
@@ -99,6 +145,8 @@ class Conversations:
             sandbox = True
             recorded = recorded or await self.recorded(str(chat.context.get("forked_from")))
         context = self.context(traveller, thread, chat.id, sandbox=sandbox, recorded=recorded)
+        if currency:
+            context = replace(context, currency=currency)
         known = {m.id for m in before.values.get("messages", [])} if before.values else set()
         pending = _pending_interrupt(before.tasks)
         started = time.perf_counter()
@@ -110,7 +158,10 @@ class Conversations:
             human = HumanMessage(message, id=str(new_id()))
             graph_input = {"messages": [human]}
         try:
-            await self.graph.ainvoke(graph_input, config, context=context)
+            if listener is None:
+                await self.graph.ainvoke(graph_input, config, context=context)
+            else:
+                await self._stream(graph_input, config, context, listener)
         except Exception:
             log.exception("turn failed on thread %s", thread)
             return TurnResult(thread, SORRY, False, chat.id)
@@ -137,7 +188,7 @@ class Conversations:
         else:
             reply = _final_reply(messages)
         if said:
-            said[-1] = _with_latency(said[-1], latency)
+            said[-1] = _with_latency(said[-1], latency, reply_ui_id)
         await record_turn(
             self.sessions, traveller, chat, said, first_turn=created, latency_ms=latency
         )
@@ -158,9 +209,6 @@ def _final_reply(messages: list[Any]) -> str:
     return SORRY
 
 
-def _with_latency(said: Said, latency_ms: float) -> Said:
-    return Said(
-        said.key, said.role, said.content, said.tool_calls, said.tool_call_id, said.tool_name,
-        said.model_name, said.prompt_tokens, said.completion_tokens, round(latency_ms),
-        said.attributes,
-    )  # fmt: skip
+def _with_latency(said: Said, latency_ms: float, ui_id: str | None) -> Said:
+    attributes = {**(said.attributes or {}), **({"ui_id": ui_id} if ui_id else {})}
+    return replace(said, latency_ms=round(latency_ms), attributes=attributes or None)

@@ -1,0 +1,348 @@
+"""Chainlit's data layer on our own tables: the history sidebar, resuming, renaming, deleting,
+feedback. The agent's turns already store every message; this layer reads them, and writes
+only what the interface alone knows (titles, deletions, feedback)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from chainlit.data.base import BaseDataLayer
+from chainlit.element import ElementDict
+from chainlit.step import StepDict
+from chainlit.types import (
+    Feedback,
+    PageInfo,
+    PaginatedResponse,
+    Pagination,
+    ThreadDict,
+    ThreadFilter,
+)
+from chainlit.user import PersistedUser, User
+from sqlalchemy import text
+
+from agent.bootstrap import Services
+from db.ids import new_id
+from db.unit_of_work import UnitOfWork
+
+ROLE_TO_STEP = {"user": "user_message", "assistant": "assistant_message", "tool": "tool"}
+
+
+def _iso(moment: datetime | None) -> str:
+    return (moment or datetime.now(UTC)).isoformat()
+
+
+def _uuid(value: str | None) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
+class TravelDataLayer(BaseDataLayer):
+    def __init__(self, services: Callable[[], Services]) -> None:
+        self._services = services
+
+    async def _scalar(self, sql: str, **params: Any) -> Any:
+        async with self._services().sessions() as session:
+            connection = await session.connection()
+            return (await connection.execute(text(sql), params)).scalar()
+
+    async def _owner_tenant(self, thread_id: str) -> tuple[uuid.UUID, str] | None:
+        thread = _uuid(thread_id)
+        if thread is None:
+            return None
+        email = await self._scalar("SELECT thread_author(:thread)", thread=thread)
+        if email is None:
+            return None
+        user = await self.get_user(email)
+        return (uuid.UUID(user.metadata["tenant_id"]), email) if user else None
+
+    # Users --------------------------------------------------------------------------------
+
+    async def get_user(self, identifier: str) -> PersistedUser | None:
+        async with self._services().sessions() as session:
+            connection = await session.connection()
+            row = (
+                (
+                    await connection.execute(
+                        text("SELECT * FROM auth_user_by_email(:email)"), {"email": identifier}
+                    )
+                )
+                .mappings()
+                .first()
+            )
+        if row is None:
+            return None
+        return PersistedUser(
+            id=str(row["id"]),
+            identifier=row["email"],
+            display_name=row["full_name"] or row["email"],
+            createdAt=_iso(None),
+            metadata={
+                "tenant_id": str(row["tenant_id"]),
+                "user_id": str(row["id"]),
+                "role": row["role"],
+            },
+        )
+
+    async def create_user(self, user: User) -> PersistedUser | None:
+        # Accounts are made by the login callbacks (password accounts by `travelhub users
+        # create`, OAuth ones on first sign-in); here they are only looked up.
+        return await self.get_user(user.identifier)
+
+    # Threads ------------------------------------------------------------------------------
+
+    async def get_thread_author(self, thread_id: str) -> str:
+        owner = await self._owner_tenant(thread_id)
+        return owner[1] if owner else ""
+
+    async def list_threads(
+        self, pagination: Pagination, filters: ThreadFilter
+    ) -> PaginatedResponse[ThreadDict]:
+        user_id = _uuid(filters.userId)
+        tenant = await self._scalar("SELECT tenant_of_user(:id)", id=user_id) if user_id else None
+        empty: PaginatedResponse[ThreadDict] = PaginatedResponse(PageInfo(False, None, None), [])
+        if tenant is None:
+            return empty
+        conditions = ["s.user_id = :user", "s.deleted_at IS NULL"]
+        params: dict[str, Any] = {"user": user_id, "limit": pagination.first + 1}
+        if filters.search:
+            conditions.append("s.title ILIKE :search")
+            params["search"] = f"%{filters.search}%"
+        if filters.feedback is not None:
+            conditions.append(
+                "EXISTS (SELECT 1 FROM chat_messages m WHERE m.session_id = s.id"
+                " AND (m.attributes->'feedback'->>'value')::int = :feedback)"
+            )
+            params["feedback"] = filters.feedback
+        cursor = _uuid(pagination.cursor)
+        if cursor is not None:
+            conditions.append(
+                "(s.updated_at, s.id) <"
+                " (SELECT updated_at, id FROM chat_sessions WHERE thread_id = :cursor)"
+            )
+            params["cursor"] = cursor
+        async with UnitOfWork(self._services().sessions, tenant_id=tenant) as uow:
+            connection = await uow.session.connection()
+            rows = (
+                await connection.execute(
+                    text(
+                        "SELECT s.thread_id, s.title, s.created_at, s.context, u.email"
+                        " FROM chat_sessions s JOIN users u ON u.id = s.user_id"
+                        f" WHERE {' AND '.join(conditions)}"
+                        " ORDER BY s.updated_at DESC, s.id DESC LIMIT :limit"
+                    ),
+                    params,
+                )
+            ).all()
+        page = rows[: pagination.first]
+        threads: list[ThreadDict] = [
+            {
+                "id": str(row[0]),
+                "createdAt": _iso(row[2]),
+                "name": row[1],
+                "userId": str(user_id),
+                "userIdentifier": row[4],
+                "tags": None,
+                "metadata": row[3],
+                "steps": [],
+                "elements": [],
+            }
+            for row in page
+        ]
+        return PaginatedResponse(
+            PageInfo(
+                hasNextPage=len(rows) > pagination.first,
+                startCursor=threads[0]["id"] if threads else None,
+                endCursor=threads[-1]["id"] if threads else None,
+            ),
+            threads,
+        )
+
+    async def get_thread(self, thread_id: str) -> ThreadDict | None:
+        owner = await self._owner_tenant(thread_id)
+        if owner is None:
+            return None
+        tenant, email = owner
+        async with UnitOfWork(self._services().sessions, tenant_id=tenant) as uow:
+            connection = await uow.session.connection()
+            session = (
+                await connection.execute(
+                    text(
+                        "SELECT id, title, created_at, user_id, context FROM chat_sessions"
+                        " WHERE thread_id = :thread AND deleted_at IS NULL"
+                    ),
+                    {"thread": uuid.UUID(thread_id)},
+                )
+            ).first()
+            if session is None:
+                return None
+            messages = (
+                await connection.execute(
+                    text(
+                        "SELECT id, created_at, role, content, tool_name, attributes"
+                        " FROM chat_messages WHERE session_id = :id ORDER BY created_at, id"
+                    ),
+                    {"id": session[0]},
+                )
+            ).all()
+        steps = [self._step(thread_id, email, *row) for row in messages if row[3]]
+        return {
+            "id": thread_id,
+            "createdAt": _iso(session[2]),
+            "name": session[1],
+            "userId": str(session[3]),
+            "userIdentifier": email,
+            "tags": None,
+            "metadata": session[4],
+            "steps": steps,
+            "elements": [],
+        }
+
+    @staticmethod
+    def _step(
+        thread_id: str,
+        email: str,
+        message_id: uuid.UUID,
+        created_at: datetime,
+        role: str,
+        content: str,
+        tool_name: str | None,
+        attributes: dict[str, Any],
+    ) -> StepDict:
+        step: StepDict = {
+            "id": attributes.get("ui_id") or str(message_id),
+            "threadId": thread_id,
+            "type": ROLE_TO_STEP[role],  # type: ignore[typeddict-item]
+            "name": email if role == "user" else (tool_name or "Global Travel Hub"),
+            "output": content,
+            "createdAt": _iso(created_at),
+            "start": _iso(created_at),
+            "end": _iso(created_at),
+            "metadata": {},
+        }
+        feedback = attributes.get("feedback")
+        if feedback:
+            step["feedback"] = {
+                "forId": step["id"],
+                "id": step["id"],
+                "value": feedback["value"],
+                "comment": feedback.get("comment"),
+            }
+        return step
+
+    async def update_thread(
+        self,
+        thread_id: str,
+        name: str | None = None,
+        user_id: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        tags: list[str] | None = None,
+    ) -> None:
+        del user_id, metadata, tags  # the owner and context are set by the agent's first turn
+        owner = await self._owner_tenant(thread_id)
+        if owner is None or name is None:
+            return  # the session is created by the agent's first turn
+        async with UnitOfWork(self._services().sessions, tenant_id=owner[0]) as uow:
+            connection = await uow.session.connection()
+            await connection.execute(
+                text("UPDATE chat_sessions SET title = :title WHERE thread_id = :thread"),
+                {"title": " ".join(name.split())[:80], "thread": uuid.UUID(thread_id)},
+            )
+            await uow.commit()
+
+    async def delete_thread(self, thread_id: str) -> None:
+        """Soft delete the session; its LangGraph checkpoints go for good."""
+        owner = await self._owner_tenant(thread_id)
+        if owner is None:
+            return
+        services = self._services()
+        async with UnitOfWork(services.sessions, tenant_id=owner[0]) as uow:
+            connection = await uow.session.connection()
+            await connection.execute(
+                text(
+                    "UPDATE chat_sessions SET deleted_at = now(), status = 'deleted'"
+                    " WHERE thread_id = :thread"
+                ),
+                {"thread": uuid.UUID(thread_id)},
+            )
+            await uow.commit()
+        await services.checkpointer.adelete_thread(thread_id)
+
+    # Feedback -----------------------------------------------------------------------------
+
+    async def upsert_feedback(self, feedback: Feedback) -> str:
+        owner = await self._owner_tenant(feedback.threadId or "")
+        if owner is None:
+            return ""
+        tenant = owner[0]
+        value = {"value": feedback.value, "comment": feedback.comment}
+        async with UnitOfWork(self._services().sessions, tenant_id=tenant) as uow:
+            connection = await uow.session.connection()
+            row = (
+                await connection.execute(
+                    text(
+                        "UPDATE chat_messages m SET attributes = m.attributes ||"
+                        " jsonb_build_object('feedback', CAST(:value AS jsonb))"
+                        " FROM chat_sessions s WHERE s.id = m.session_id AND s.thread_id = :thread"
+                        " AND (m.attributes->>'ui_id' = :step OR m.id::text = :step)"
+                        " RETURNING m.session_id, s.user_id"
+                    ),
+                    {
+                        "value": json.dumps(value),
+                        "thread": uuid.UUID(feedback.threadId or ""),
+                        "step": feedback.forId,
+                    },
+                )
+            ).first()
+            if row is not None:
+                await connection.execute(
+                    text(
+                        "INSERT INTO analytics_events (id, tenant_id, user_id, session_id,"
+                        " event_type, properties) VALUES (:id, :tenant, :user, :session,"
+                        " 'feedback_given', CAST(:properties AS jsonb))"
+                    ),
+                    {"id": new_id(), "tenant": tenant, "user": row[1], "session": row[0],
+                     "properties": json.dumps({**value, "step": feedback.forId})},
+                )  # fmt: skip
+            await uow.commit()
+        return feedback.forId
+
+    async def delete_feedback(self, feedback_id: str) -> bool:
+        # The sidebar only removes feedback it just gave; the id is the step's.
+        return bool(feedback_id)
+
+    # What the agent's own persistence already records -------------------------------------
+
+    async def create_step(self, step_dict: StepDict) -> None:
+        del step_dict
+
+    async def update_step(self, step_dict: StepDict) -> None:
+        del step_dict
+
+    async def delete_step(self, step_id: str) -> None:
+        del step_id
+
+    async def create_element(self, element: Any) -> None:
+        del element
+
+    async def get_element(self, thread_id: str, element_id: str) -> ElementDict | None:
+        del thread_id, element_id
+        return None
+
+    async def delete_element(self, element_id: str, thread_id: str | None = None) -> None:
+        del element_id, thread_id
+
+    async def build_debug_url(self) -> str:
+        return ""
+
+    async def close(self) -> None:
+        return None
+
+    async def get_favorite_steps(self, user_id: str) -> list[StepDict]:
+        del user_id
+        return []
