@@ -5,8 +5,8 @@ from __future__ import annotations
 import uuid
 
 import chainlit as cl
-from chainlit.oauth_providers import get_configured_oauth_providers
 from chainlit.input_widget import Select, Slider
+from chainlit.oauth_providers import get_configured_oauth_providers
 
 from agent import runtime
 from agent.accounts import (
@@ -156,9 +156,9 @@ async def on_action(action: cl.Action) -> None:
 async def respond(text: str) -> None:
     services = runtime.services()
     settings = cl.user_session.get("settings") or {}
-    listener = ChatListener(cl.Message(content=""))
+    listener = ChatListener()
     result = await services.conversations.turn(
         _traveller(), text, thread_id=cl.context.session.thread_id, listener=listener,
-        reply_ui_id=listener.reply.id, currency=str(settings.get("currency") or "EUR"),
+        reply_ui_id=listener.reply_id, currency=str(settings.get("currency") or "EUR"),
     )  # fmt: skip
     await show(result, listener)

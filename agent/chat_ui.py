@@ -4,6 +4,7 @@ per offer, Confirm / Decline for the agent's questions."""
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 import chainlit as cl
@@ -16,10 +17,18 @@ SHOWN_OFFERS = 5
 class ChatListener:
     """Streams one turn into the chat as it happens."""
 
-    def __init__(self, reply: cl.Message) -> None:
-        self.reply = reply
+    def __init__(self) -> None:
+        self.reply_id = str(uuid.uuid4())
+        self._reply: cl.Message | None = None
         self.offers: dict[str, Any] | None = None
         self._steps: list[cl.Step] = []
+
+    @property
+    def reply(self) -> cl.Message:
+        """The reply, made when first needed so that it comes after the tool steps."""
+        if self._reply is None:
+            self._reply = cl.Message(content="", id=self.reply_id)
+        return self._reply
 
     async def token(self, text: str) -> None:
         await self.reply.stream_token(text)

@@ -90,7 +90,11 @@ async def open_session(
         if found is not None:
             if found.user_id != traveller.user_id or found.deleted_at is not None:
                 raise NotYourConversation(f"There is no conversation {thread_id} of yours.")
-            return found, False
+            if not found.title:  # opened by the interface before anything was said
+                found.title = " ".join(title.split())[:TITLE_LENGTH] or None
+                uow.session.add(found)
+                await uow.commit()
+            return found, found.message_count == 0
         created = ChatSession(
             tenant_id=traveller.tenant_id,
             user_id=traveller.user_id,

@@ -28,6 +28,8 @@ from agent.bootstrap import Services
 from db.ids import new_id
 from db.unit_of_work import UnitOfWork
 
+# Chainlit names a thread after its first interaction, which may be a button press.
+ACTION_NAMES = {"consent", "book_option", "answer"}
 ROLE_TO_STEP = {"user": "user_message", "assistant": "assistant_message", "tool": "tool"}
 
 
@@ -243,15 +245,37 @@ class TravelDataLayer(BaseDataLayer):
         metadata: dict[str, Any] | None = None,
         tags: list[str] | None = None,
     ) -> None:
-        del user_id, metadata, tags  # the owner and context are set by the agent's first turn
+        """Rename a thread; on its first interaction, create the session so the sidebar
+        lists it at once (the agent's first turn then finds it)."""
+        del metadata, tags
+        thread = _uuid(thread_id)
         owner = await self._owner_tenant(thread_id)
-        if owner is None or name is None:
-            return  # the session is created by the agent's first turn
+        if owner is None:
+            user = _uuid(user_id)
+            tenant = await self._scalar("SELECT tenant_of_user(:id)", id=user) if user else None
+            if thread is None or tenant is None:
+                return
+            title = None if name in ACTION_NAMES else " ".join((name or "").split())[:80] or None
+            async with UnitOfWork(self._services().sessions, tenant_id=tenant) as uow:
+                connection = await uow.session.connection()
+                await connection.execute(
+                    text(
+                        "INSERT INTO chat_sessions (id, tenant_id, user_id, thread_id, title)"
+                        " VALUES (:id, :tenant, :user, :thread, :title)"
+                        " ON CONFLICT (thread_id) DO NOTHING"
+                    ),
+                    {"id": new_id(), "tenant": tenant, "user": user, "thread": thread,
+                     "title": title},
+                )  # fmt: skip
+                await uow.commit()
+            return
+        if name is None or name in ACTION_NAMES:
+            return
         async with UnitOfWork(self._services().sessions, tenant_id=owner[0]) as uow:
             connection = await uow.session.connection()
             await connection.execute(
                 text("UPDATE chat_sessions SET title = :title WHERE thread_id = :thread"),
-                {"title": " ".join(name.split())[:80], "thread": uuid.UUID(thread_id)},
+                {"title": " ".join(name.split())[:80], "thread": thread},
             )
             await uow.commit()
 

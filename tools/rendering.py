@@ -95,6 +95,7 @@ def itinerary(summary: BookingSummary) -> str:
     for item in summary.items:
         lines.append(f"- **{item.title}** ({item.amount} {item.currency})")
         lines.extend(f"  - {line}" for line in item.lines)
+    lines.append("")  # ends the list: the total is a paragraph of its own
     lines.append(f"Total: {summary.total_amount} {summary.currency}")
     if summary.refund_amount is not None:
         lines.append(f"Refunded: {summary.refund_amount} {summary.currency}")
