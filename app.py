@@ -153,12 +153,18 @@ async def on_action(action: cl.Action) -> None:
     await respond(said)
 
 
+def _reply_ids(listener: ChatListener) -> list[str]:
+    """Chainlit rates a reply by its own id or by the id of the run that made it."""
+    run = cl.context.current_run
+    return [listener.reply_id, *([run.id] if run else [])]
+
+
 async def respond(text: str) -> None:
     services = runtime.services()
     settings = cl.user_session.get("settings") or {}
     listener = ChatListener()
     result = await services.conversations.turn(
         _traveller(), text, thread_id=cl.context.session.thread_id, listener=listener,
-        reply_ui_id=listener.reply_id, currency=str(settings.get("currency") or "EUR"),
+        reply_ui_ids=_reply_ids(listener), currency=str(settings.get("currency") or "EUR"),
     )  # fmt: skip
     await show(result, listener)

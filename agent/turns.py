@@ -119,12 +119,12 @@ class Conversations:
         recorded: dict[str, ToolRecord] | None = None,
         session_context: dict[str, Any] | None = None,
         listener: TurnListener | None = None,
-        reply_ui_id: str | None = None,
+        reply_ui_ids: list[str] | None = None,
         currency: str | None = None,
     ) -> TurnResult:
         """The agent's answer to `message` (or the confirmation question it now asks).
 
-        `listener` hears tokens and tool calls as they happen; `reply_ui_id` is the id the
+        `listener` hears tokens and tool calls as they happen; `reply_ui_ids` are the ids the
         interface gave the reply it shows, kept on the stored message for feedback.
         """
         thread = thread_id or str(new_id())
@@ -188,7 +188,7 @@ class Conversations:
         else:
             reply = _final_reply(messages)
         if said:
-            said[-1] = _with_latency(said[-1], latency, reply_ui_id)
+            said[-1] = _with_latency(said[-1], latency, reply_ui_ids)
         await record_turn(
             self.sessions, traveller, chat, said, first_turn=created, latency_ms=latency
         )
@@ -209,6 +209,6 @@ def _final_reply(messages: list[Any]) -> str:
     return SORRY
 
 
-def _with_latency(said: Said, latency_ms: float, ui_id: str | None) -> Said:
-    attributes = {**(said.attributes or {}), **({"ui_id": ui_id} if ui_id else {})}
+def _with_latency(said: Said, latency_ms: float, ui_ids: list[str] | None) -> Said:
+    attributes = {**(said.attributes or {}), **({"ui_ids": ui_ids} if ui_ids else {})}
     return replace(said, latency_ms=round(latency_ms), attributes=attributes or None)

@@ -4,6 +4,7 @@ only what the interface alone knows (titles, deletions, feedback)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import Callable
@@ -30,6 +31,7 @@ from db.unit_of_work import UnitOfWork
 
 # Chainlit names a thread after its first interaction, which may be a button press.
 ACTION_NAMES = {"consent", "book_option", "answer"}
+FEEDBACK_ATTEMPTS = 6
 ROLE_TO_STEP = {"user": "user_message", "assistant": "assistant_message", "tool": "tool"}
 
 
@@ -217,7 +219,7 @@ class TravelDataLayer(BaseDataLayer):
         attributes: dict[str, Any],
     ) -> StepDict:
         step: StepDict = {
-            "id": attributes.get("ui_id") or str(message_id),
+            "id": (attributes.get("ui_ids") or [str(message_id)])[0],
             "threadId": thread_id,
             "type": ROLE_TO_STEP[role],  # type: ignore[typeddict-item]
             "name": email if role == "user" else (tool_name or "Global Travel Hub"),
@@ -300,11 +302,25 @@ class TravelDataLayer(BaseDataLayer):
     # Feedback -----------------------------------------------------------------------------
 
     async def upsert_feedback(self, feedback: Feedback) -> str:
+        if not feedback.threadId:
+            found = await self._scalar("SELECT thread_of_ui_message(:id)", id=feedback.forId)
+            feedback.threadId = str(found) if found else None
         owner = await self._owner_tenant(feedback.threadId or "")
         if owner is None:
             return ""
         tenant = owner[0]
         value = {"value": feedback.value, "comment": feedback.comment}
+        # A streamed reply can be rated before its turn is stored (a second or so later):
+        # wait for it rather than lose the rating.
+        for attempt in range(FEEDBACK_ATTEMPTS):
+            if await self._store_feedback(tenant, feedback, value):
+                return feedback.forId
+            await asyncio.sleep(0.25 * (attempt + 1))
+        return ""
+
+    async def _store_feedback(
+        self, tenant: uuid.UUID, feedback: Feedback, value: dict[str, Any]
+    ) -> bool:
         async with UnitOfWork(self._services().sessions, tenant_id=tenant) as uow:
             connection = await uow.session.connection()
             row = (
@@ -313,7 +329,7 @@ class TravelDataLayer(BaseDataLayer):
                         "UPDATE chat_messages m SET attributes = m.attributes ||"
                         " jsonb_build_object('feedback', CAST(:value AS jsonb))"
                         " FROM chat_sessions s WHERE s.id = m.session_id AND s.thread_id = :thread"
-                        " AND (m.attributes->>'ui_id' = :step OR m.id::text = :step)"
+                        " AND (m.attributes->'ui_ids' ? :step OR m.id::text = :step)"
                         " RETURNING m.session_id, s.user_id"
                     ),
                     {
@@ -323,18 +339,19 @@ class TravelDataLayer(BaseDataLayer):
                     },
                 )
             ).first()
-            if row is not None:
-                await connection.execute(
-                    text(
-                        "INSERT INTO analytics_events (id, tenant_id, user_id, session_id,"
-                        " event_type, properties) VALUES (:id, :tenant, :user, :session,"
-                        " 'feedback_given', CAST(:properties AS jsonb))"
-                    ),
-                    {"id": new_id(), "tenant": tenant, "user": row[1], "session": row[0],
-                     "properties": json.dumps({**value, "step": feedback.forId})},
-                )  # fmt: skip
+            if row is None:
+                return False
+            await connection.execute(
+                text(
+                    "INSERT INTO analytics_events (id, tenant_id, user_id, session_id,"
+                    " event_type, properties) VALUES (:id, :tenant, :user, :session,"
+                    " 'feedback_given', CAST(:properties AS jsonb))"
+                ),
+                {"id": new_id(), "tenant": tenant, "user": row[1], "session": row[0],
+                 "properties": json.dumps({**value, "step": feedback.forId})},
+            )  # fmt: skip
             await uow.commit()
-        return feedback.forId
+        return True
 
     async def delete_feedback(self, feedback_id: str) -> bool:
         # The sidebar only removes feedback it just gave; the id is the step's.

@@ -66,6 +66,12 @@ class ChatMessage(SQLModel, table=True):
     __table_args__ = (
         Index("ix_chat_messages_session_created", "session_id", text("created_at DESC")),
         Index("ix_chat_messages_created_brin", "created_at", postgresql_using="brin"),
+        Index(
+            "ix_chat_messages_ui_ids",
+            text("(attributes->'ui_ids')"),
+            postgresql_using="gin",
+            postgresql_where=text("attributes ? 'ui_ids'"),
+        ),
         {"postgresql_partition_by": "RANGE (created_at)"},
     )
 

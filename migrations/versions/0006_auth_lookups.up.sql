@@ -32,7 +32,20 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
     WHERE a.provider = provider_name AND a.provider_account_id = account_id
 $$;
 
+-- The thread a message shown in the chat belongs to, by the id the interface gave it (the
+-- interface sends feedback with that id alone). Those ids are random UUIDs: unguessable.
+CREATE INDEX ix_chat_messages_ui_ids ON chat_messages USING gin ((attributes->'ui_ids'))
+    WHERE attributes ? 'ui_ids';
+
+CREATE FUNCTION thread_of_ui_message(ui_id text) RETURNS uuid
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+    SELECT s.thread_id FROM public.chat_messages m
+    JOIN public.chat_sessions s ON s.id = m.session_id
+    WHERE m.attributes ? 'ui_ids' AND m.attributes->'ui_ids' ? ui_id
+    LIMIT 1
+$$;
+
 REVOKE EXECUTE ON FUNCTION auth_user_by_email(text), tenant_of_user(uuid), thread_author(uuid),
-    oauth_owner(text, text) FROM PUBLIC;
+    oauth_owner(text, text), thread_of_ui_message(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION auth_user_by_email(text), tenant_of_user(uuid), thread_author(uuid),
-    oauth_owner(text, text) TO travelhub_app;
+    oauth_owner(text, text), thread_of_ui_message(text) TO travelhub_app;
