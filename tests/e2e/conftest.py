@@ -54,8 +54,16 @@ def accounts(e2e_database: str) -> dict[str, str]:
 
 
 class Server:
-    def __init__(self, database: str, data_dir: Path, redis_url: str | None) -> None:
-        self.port = free_port()
+    def __init__(
+        self,
+        database: str,
+        data_dir: Path,
+        redis_url: str | None,
+        *,
+        port: int | None = None,
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
+        self.port = port or free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         env = {k: v for k, v in os.environ.items() if not k.startswith("OAUTH_")}
         env.update(
@@ -63,6 +71,7 @@ class Server:
             TRAVELHUB_DATA_DIR=str(data_dir),
             CHAINLIT_AUTH_SECRET="e2e-secret-" + "x" * 40,
         )
+        env.update(extra_env or {})
         if redis_url:
             env["REDIS_URL"] = redis_url
         else:

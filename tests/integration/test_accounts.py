@@ -1,0 +1,111 @@
+"""Logging in: passwords, OAuth identities linked by verified email, soft-deleted refused."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from cryptography.fernet import Fernet
+
+from agent.accounts import OAuthIdentity, authenticate, create_account, sign_in_with
+from agent.bootstrap import Services
+from agent.token_cipher import TokenCipher
+from tests.integration.agent_world import stack
+
+pytestmark = pytest.mark.integration
+CIPHER = TokenCipher([Fernet.generate_key().decode()])
+
+
+@pytest.fixture
+async def services(database: str, runtime_database: str) -> AsyncIterator[Services]:
+    async with stack(database, runtime_database) as built:
+        yield built
+
+
+def identity(provider: str, account: str, email: str, *, verified: bool = True) -> OAuthIdentity:
+    return OAuthIdentity(provider, account, email, verified, "Dana", f"token-{provider}-{account}")
+
+
+async def test_password_login(services: Services, owner: Any) -> None:
+    made = await create_account(
+        services.sessions, tenant_slug="default", email="Dana@Example.com", password="s3cret-pass"
+    )
+    assert made.email == "dana@example.com"
+    stored = owner.execute("SELECT hashed_password FROM users").fetchone()[0]
+    assert stored.startswith("$argon2id$")
+    assert "s3cret-pass" not in stored
+    assert (await authenticate(services.sessions, "dana@example.com", "s3cret-pass")) == made
+    assert await authenticate(services.sessions, "dana@example.com", "wrong-pass") is None
+    assert await authenticate(services.sessions, "nobody@example.com", "s3cret-pass") is None
+    with pytest.raises(ValueError, match=r"already an account for dana@example\.com"):
+        await create_account(
+            services.sessions,
+            tenant_slug="default",
+            email="dana@example.com",
+            password="another-pass",
+        )
+    owner.execute("UPDATE users SET deleted_at = now()")
+    assert await authenticate(services.sessions, "dana@example.com", "s3cret-pass") is None
+
+
+async def test_oauth_creates_then_links_by_verified_email(services: Services, owner: Any) -> None:
+    first = await sign_in_with(
+        services.sessions,
+        CIPHER,
+        identity("github", "42", "dana@example.com"),
+        default_tenant="default",
+    )
+    assert first is not None
+    again = await sign_in_with(
+        services.sessions,
+        CIPHER,
+        identity("github", "42", "dana@example.com"),
+        default_tenant="default",
+    )
+    linked = await sign_in_with(
+        services.sessions,
+        CIPHER,
+        identity("google", "g-7", "DANA@example.com"),
+        default_tenant="default",
+    )
+    assert again == first
+    assert linked is not None
+    assert linked.user_id == first.user_id
+    rows = owner.execute(
+        "SELECT provider, access_token_encrypted FROM oauth_accounts ORDER BY provider"
+    ).fetchall()
+    assert [row[0] for row in rows] == ["github", "google"]
+    assert all(row[1] != f"token-{row[0]}" for row in rows)
+    assert CIPHER.decrypt(rows[0][1]) == "token-github-42"
+    assert owner.execute("SELECT count(*) FROM users").fetchone() == (1,)
+
+
+async def test_an_unverified_email_cannot_claim_an_account(services: Services) -> None:
+    await create_account(
+        services.sessions, tenant_slug="default", email="eve@example.com", password="eves-password"
+    )
+    claimed = await sign_in_with(
+        services.sessions,
+        CIPHER,
+        identity("generic", "x", "eve@example.com", verified=False),
+        default_tenant="default",
+    )
+    assert claimed is None
+
+
+async def test_a_soft_deleted_user_cannot_sign_in(services: Services, owner: Any) -> None:
+    await sign_in_with(
+        services.sessions,
+        CIPHER,
+        identity("github", "9", "finn@example.com"),
+        default_tenant="default",
+    )
+    owner.execute("UPDATE users SET deleted_at = now()")
+    refused = await sign_in_with(
+        services.sessions,
+        CIPHER,
+        identity("github", "9", "finn@example.com"),
+        default_tenant="default",
+    )
+    assert refused is None

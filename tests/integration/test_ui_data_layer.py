@@ -1,0 +1,92 @@
+"""The Chainlit data layer on our tables: sidebar pages, search, rename, delete, ownership."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from chainlit.types import Feedback, Pagination, ThreadFilter
+
+from agent import runtime
+from agent.bootstrap import Services
+from agent.ui_data_layer import TravelDataLayer
+from tests.integration.agent_world import stack, traveller
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def services(database: str, runtime_database: str) -> AsyncIterator[Services]:
+    async with stack(database, runtime_database) as built:
+        runtime.install(built)
+        yield built
+        runtime.install(None)
+
+
+async def test_threads_are_listed_newest_first_in_pages_and_searchable(services: Services) -> None:
+    ada, bob = await traveller(services), await traveller(services, "bob@example.com")
+    said = ["hello", "Flights from Rome to Paris in 30 days", "show my bookings"]
+    threads = [(await services.conversations.turn(ada, text)).thread_id for text in said]
+    await services.conversations.turn(bob, "hello")
+    layer = TravelDataLayer(runtime.services)
+
+    first = await layer.list_threads(Pagination(first=2), ThreadFilter(userId=str(ada.user_id)))
+    assert [t["id"] for t in first.data] == threads[::-1][:2]
+    assert first.pageInfo.hasNextPage
+    rest = await layer.list_threads(
+        Pagination(first=2, cursor=first.pageInfo.endCursor), ThreadFilter(userId=str(ada.user_id))
+    )
+    assert [t["id"] for t in rest.data] == [threads[0]]
+    assert not rest.pageInfo.hasNextPage
+    found = await layer.list_threads(
+        Pagination(first=10), ThreadFilter(userId=str(ada.user_id), search="rome")
+    )
+    assert [t["name"] for t in found.data] == ["Flights from Rome to Paris in 30 days"]
+
+
+async def test_a_thread_reads_back_as_steps_and_belongs_to_its_author(services: Services) -> None:
+    ada = await traveller(services)
+    result = await services.conversations.turn(ada, "hello", reply_ui_ids=["ui-1", "run-1"])
+    layer = TravelDataLayer(runtime.services)
+    thread = await layer.get_thread(result.thread_id)
+    assert thread is not None
+    assert [(s["type"], s["output"][:5]) for s in thread["steps"]] == [
+        ("user_message", "hello"), ("assistant_message", "Hello"),
+    ]  # fmt: skip
+    assert thread["steps"][1]["id"] == "ui-1"
+    assert await layer.get_thread_author(result.thread_id) == "ada@example.com"
+    assert await layer.get_thread_author("00000000-0000-4000-8000-000000000000") == ""
+    assert await layer.get_thread_author("not a uuid") == ""
+    assert await layer.upsert_feedback(Feedback(forId="run-1", value=0, comment="meh")) == "run-1"
+    again = await layer.get_thread(result.thread_id)
+    assert again is not None
+    assert again["steps"][1]["feedback"]["value"] == 0
+
+
+async def test_rename_and_delete(services: Services, owner: Any) -> None:
+    ada = await traveller(services)
+    thread = (
+        await services.conversations.turn(ada, "Flights from Oslo to Bergen in 9 days")
+    ).thread_id
+    layer = TravelDataLayer(runtime.services)
+    await layer.update_thread(thread, name="Norway trip")
+    assert owner.execute("SELECT title FROM chat_sessions").fetchone() == ("Norway trip",)
+    assert (
+        owner.execute(
+            "SELECT count(*) FROM checkpoints WHERE thread_id = %s", (thread,)
+        ).fetchone()[0]
+        > 0
+    )
+
+    await layer.delete_thread(thread)
+    assert owner.execute("SELECT status, deleted_at IS NOT NULL FROM chat_sessions").fetchone() == (
+        "deleted",
+        True,
+    )
+    assert owner.execute(
+        "SELECT count(*) FROM checkpoints WHERE thread_id = %s", (thread,)
+    ).fetchone() == (0,)
+    listed = await layer.list_threads(Pagination(first=5), ThreadFilter(userId=str(ada.user_id)))
+    assert listed.data == []
+    assert await layer.get_thread(thread) is None
