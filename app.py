@@ -164,7 +164,12 @@ async def respond(text: str) -> None:
     settings = cl.user_session.get("settings") or {}
     listener = ChatListener()
     result = await services.conversations.turn(
-        _traveller(), text, thread_id=cl.context.session.thread_id, listener=listener,
-        reply_ui_ids=_reply_ids(listener), currency=str(settings.get("currency") or "EUR"),
-    )  # fmt: skip
+        _traveller(),
+        text,
+        thread_id=cl.context.session.thread_id,
+        listener=listener,
+        reply_ui_ids=_reply_ids(listener),
+        currency=str(settings.get("currency") or "EUR"),
+        preferences=settings,
+    )
     await show(result, listener)

@@ -32,7 +32,12 @@ def build_graph(model: BaseChatModel) -> StateGraph[State, TravelContext, Any, A
     async def call_model(state: State, runtime: Runtime[TravelContext]) -> dict[str, Any]:
         context = runtime.context
         system = SystemMessage(
-            SYSTEM_PROMPT.format(today=context.desk.today().isoformat(), currency=context.currency)
+            SYSTEM_PROMPT.format(
+                today=context.desk.today().isoformat(),
+                currency=context.currency,
+                cabin=context.default_cabin,
+                travellers=context.default_travellers,
+            )
         )
         reply = await bound.ainvoke([system, *state["messages"]])
         return {"messages": [reply]}

@@ -121,6 +121,7 @@ class Conversations:
         listener: TurnListener | None = None,
         reply_ui_ids: list[str] | None = None,
         currency: str | None = None,
+        preferences: dict[str, Any] | None = None,
     ) -> TurnResult:
         """The agent's answer to `message` (or the confirmation question it now asks).
 
@@ -147,6 +148,12 @@ class Conversations:
         context = self.context(traveller, thread, chat.id, sandbox=sandbox, recorded=recorded)
         if currency:
             context = replace(context, currency=currency)
+        if preferences:
+            context = replace(
+                context,
+                default_cabin=str(preferences.get("cabin") or context.default_cabin),
+                default_travellers=int(preferences.get("travellers") or context.default_travellers),
+            )
         known = {m.id for m in before.values.get("messages", [])} if before.values else set()
         pending = _pending_interrupt(before.tasks)
         started = time.perf_counter()

@@ -50,6 +50,10 @@ class TravelContext:
     """Prices are shown in this currency."""
     locale: str = "en"
     """The traveller's language and region."""
+    default_cabin: str = "economy"
+    """The cabin searched when the traveller names none (a chat setting)."""
+    default_travellers: int = 1
+    """How many travel when the traveller does not say (a chat setting)."""
     sandbox: bool = False
     """A replay fork: nothing is ever ordered or cancelled for real."""
     recorded: dict[str, ToolRecord] = field(default_factory=dict)

@@ -164,7 +164,11 @@ def _flight_search(message: Message, memory: Memory) -> Decision:
         returning = _date(base.get("return_date"))
         if returning is not None and dates and returning < departure:
             returning = None
-    adults = message.adults or (base.get("adults") if not message.children else None) or 1
+    adults = (
+        message.adults
+        or (base.get("adults") if not message.children else None)
+        or (memory.travellers if not message.children else 1)
+    )
     return Call(
         "search_flights",
         {
@@ -177,7 +181,7 @@ def _flight_search(message: Message, memory: Memory) -> Decision:
             if message.children is not None
             else base.get("children", 0),
             "infants": message.infants if message.infants is not None else base.get("infants", 0),
-            "cabin": message.cabin or base.get("cabin", "economy"),
+            "cabin": message.cabin or base.get("cabin", memory.cabin),
             "nonstop": message.nonstop
             if message.nonstop is not None
             else base.get("nonstop", False),

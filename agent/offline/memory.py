@@ -11,12 +11,17 @@ from langchain_core.messages import AIMessage, BaseMessage, SystemMessage, ToolM
 
 _TODAY = re.compile(r"Today is (\d{4}-\d{2}-\d{2})")
 _CURRENCY = re.compile(r"Prices are in ([A-Z]{3})")
+_DEFAULTS = re.compile(r"cabin (\w+), (\d) traveller")
 
 
 @dataclass
 class Memory:
     today: date
     currency: str = "EUR"
+    cabin: str = "economy"
+    """The traveller's default cabin (a chat setting)."""
+    travellers: int = 1
+    """How many travel by default (a chat setting)."""
     flight_search: dict[str, Any] | None = None
     hotel_search: dict[str, Any] | None = None
     last_kind: str | None = None
@@ -30,15 +35,15 @@ class Memory:
 
 
 def recall(messages: list[BaseMessage]) -> Memory:
-    today = date.today()
-    currency = "EUR"
+    memory = Memory(today=date.today())
     for message in messages:
         if isinstance(message, SystemMessage):
             if match := _TODAY.search(str(message.content)):
-                today = date.fromisoformat(match.group(1))
+                memory.today = date.fromisoformat(match.group(1))
             if match := _CURRENCY.search(str(message.content)):
-                currency = match.group(1)
-    memory = Memory(today=today, currency=currency)
+                memory.currency = match.group(1)
+            if match := _DEFAULTS.search(str(message.content)):
+                memory.cabin, memory.travellers = match.group(1), int(match.group(2))
     for message in messages:
         if isinstance(message, AIMessage):
             for call in message.tool_calls:

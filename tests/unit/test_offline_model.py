@@ -130,3 +130,20 @@ def test_replies_and_questions(said: str, answer: str) -> None:
 def test_the_same_conversation_gets_the_same_answer() -> None:
     conversation = [SYSTEM, HumanMessage("Flights from Rome to Athens on 2027-02-02")]
     assert MODEL.answer(conversation).tool_calls == MODEL.answer(conversation).tool_calls
+
+
+def test_chat_settings_are_the_defaults_of_a_new_search() -> None:
+    system = SystemMessage(
+        "Today is 2026-11-28. Prices are in GBP. Unless the traveller says otherwise:"
+        " cabin business, 2 traveller(s)."
+    )
+    reply = MODEL.answer([system, HumanMessage("Flights from London to Rome tomorrow")])
+    args = reply.tool_calls[0]["args"]
+    assert (args["cabin"], args["adults"]) == ("business", 2)
+    said = MODEL.answer(
+        [system, HumanMessage("Flights from London to Rome tomorrow in economy for 3 people")]
+    )
+    assert (said.tool_calls[0]["args"]["cabin"], said.tool_calls[0]["args"]["adults"]) == (
+        "economy",
+        3,
+    )
