@@ -354,8 +354,22 @@ class TravelDataLayer(BaseDataLayer):
         return True
 
     async def delete_feedback(self, feedback_id: str) -> bool:
-        # The sidebar only removes feedback it just gave; the id is the step's.
-        return bool(feedback_id)
+        """Take a rating back (its id is the rated message's interface id)."""
+        thread = await self._scalar("SELECT thread_of_ui_message(:id)", id=feedback_id)
+        owner = await self._owner_tenant(str(thread)) if thread else None
+        if owner is None:
+            return False
+        async with UnitOfWork(self._services().sessions, tenant_id=owner[0]) as uow:
+            connection = await uow.session.connection()
+            removed = await connection.execute(
+                text(
+                    "UPDATE chat_messages SET attributes = attributes - 'feedback'"
+                    " WHERE attributes->'ui_ids' ? :id AND attributes ? 'feedback'"
+                ),
+                {"id": feedback_id},
+            )
+            await uow.commit()
+        return bool(removed.rowcount)
 
     # What the agent's own persistence already records -------------------------------------
 

@@ -62,6 +62,11 @@ async def test_a_thread_reads_back_as_steps_and_belongs_to_its_author(services: 
     again = await layer.get_thread(result.thread_id)
     assert again is not None
     assert again["steps"][1]["feedback"]["value"] == 0
+    assert await layer.delete_feedback("run-1") is True
+    cleared = await layer.get_thread(result.thread_id)
+    assert cleared is not None
+    assert "feedback" not in cleared["steps"][1]
+    assert await layer.delete_feedback("run-1") is False
 
 
 async def test_rename_and_delete(services: Services, owner: Any) -> None:
