@@ -82,29 +82,40 @@ async def open_session(
     title: str,
     context: dict[str, Any] | None = None,
 ) -> tuple[ChatSession, bool]:
-    """The traveller's session for `thread_id`, created on the first turn: (session, created)."""
+    """The traveller's session for `thread_id`, created on the first turn: (session, first).
+
+    The interface may create it at the same moment (its first interaction), so the insert
+    gives way to a concurrent one instead of failing.
+    """
+    clean_title = " ".join(title.split())[:TITLE_LENGTH] or None
     async with UnitOfWork(sessions, tenant_id=traveller.tenant_id) as uow:
+        connection = await uow.session.connection()
+        await connection.execute(
+            text(
+                "INSERT INTO chat_sessions (id, tenant_id, user_id, thread_id, title, context)"
+                " VALUES (:id, :tenant, :user, :thread, :title, CAST(:context AS jsonb))"
+                " ON CONFLICT (thread_id) DO NOTHING"
+            ),
+            {
+                "id": new_id(),
+                "tenant": traveller.tenant_id,
+                "user": traveller.user_id,
+                "thread": thread_id,
+                "title": clean_title,
+                "context": json.dumps(context or {}),
+            },
+        )
         found = (
             await uow.session.exec(select(ChatSession).where(ChatSession.thread_id == thread_id))
         ).first()
-        if found is not None:
-            if found.user_id != traveller.user_id or found.deleted_at is not None:
-                raise NotYourConversation(f"There is no conversation {thread_id} of yours.")
-            if not found.title:  # opened by the interface before anything was said
-                found.title = " ".join(title.split())[:TITLE_LENGTH] or None
-                uow.session.add(found)
-                await uow.commit()
-            return found, found.message_count == 0
-        created = ChatSession(
-            tenant_id=traveller.tenant_id,
-            user_id=traveller.user_id,
-            thread_id=thread_id,
-            title=" ".join(title.split())[:TITLE_LENGTH] or "New conversation",
-            context=context or {},
-        )
-        uow.session.add(created)
+        if found is None or found.user_id != traveller.user_id or found.deleted_at is not None:
+            # Another tenant's thread is invisible here (row-level security): same answer.
+            raise NotYourConversation(f"There is no conversation {thread_id} of yours.")
+        if not found.title and clean_title:  # opened by the interface before anything was said
+            found.title = clean_title
+            uow.session.add(found)
         await uow.commit()
-        return created, True
+        return found, found.message_count == 0
 
 
 async def record_turn(

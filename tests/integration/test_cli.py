@@ -134,6 +134,7 @@ def _embedded(tmp: Path, _request: pytest.FixtureRequest) -> dict[str, str]:
 
 @pytest.mark.parametrize("served", [_configured, _embedded], indirect=True, ids=["url", "embedded"])
 def test_serve_migrates_then_answers_http_200(served: str) -> None:
-    response = httpx.get(served, timeout=10)
+    response = httpx.get(served, timeout=10, follow_redirects=True)
     assert response.status_code == 200
+    assert response.url.path.rstrip("/") == "/chat"
     assert "<title>Global Travel Hub</title>" in response.text
