@@ -22,6 +22,7 @@ from agent.settings import Settings
 from agent.turns import Conversations
 from db.embedded import start_embedded_postgres
 from db.engine import create_app_engine, create_checkpoint_pool
+from db.maintenance import run_maintenance
 from db.unit_of_work import tenant_sessionmaker
 from db.urls import runtime_url
 from tools.booking import BookingService
@@ -91,6 +92,24 @@ class Services:
     def start_background(self) -> None:
         """Periodic upkeep of a long-running process (the web app)."""
         self._background.append(asyncio.create_task(self._flush_hits_forever()))
+        if self.settings.maintenance_interval_seconds > 0:
+            self._background.append(asyncio.create_task(self._maintain_forever()))
+
+    async def _maintain_forever(self) -> None:
+        # The advisory lock makes the instances of a cluster take turns, not repeat the work.
+        while True:
+            try:
+                report = await asyncio.to_thread(
+                    run_maintenance,
+                    self.urls.owner,
+                    retention_months=self.settings.partition_retention_months,
+                    archive_grace_days=self.settings.archive_grace_days,
+                )
+                for line in report.done:
+                    log.info("maintenance: %s", line)
+            except Exception:
+                log.exception("maintenance failed; it will run again")
+            await asyncio.sleep(self.settings.maintenance_interval_seconds)
 
     async def _flush_hits_forever(self) -> None:
         while True:

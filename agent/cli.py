@@ -11,6 +11,14 @@ import typer
 from agent.cli_bookings import bookings_app
 from agent.cli_chat import chat
 from agent.cli_eval import eval_command
+from agent.cli_ops import (
+    backup_command,
+    gdpr_app,
+    maintain,
+    restore_command,
+    stats,
+    tenants_app,
+)
 from agent.cli_replay import replay_command
 from agent.cli_search import search_app
 from agent.cli_support import guarded, load_settings, owner_url
@@ -33,6 +41,12 @@ app.add_typer(users_app, name="users")
 app.command("chat")(chat)
 app.command("replay")(replay_command)
 app.command("eval")(eval_command)
+app.command("maintain")(maintain)
+app.command("stats")(stats)
+app.command("backup")(backup_command)
+app.command("restore")(restore_command)
+app.add_typer(gdpr_app, name="gdpr")
+app.add_typer(tenants_app, name="tenants")
 
 
 @db_app.command("upgrade")

@@ -92,6 +92,26 @@ class Settings(BaseSettings):
         default=10.0, gt=0, le=120, validation_alias="TRAVELHUB_PROVIDER_TIMEOUT"
     )
 
+    maintenance_interval_seconds: int = Field(
+        default=3600, ge=0, validation_alias="TRAVELHUB_MAINTENANCE_INTERVAL"
+    )
+    """How often `serve` runs `maintain`; 0 switches it off."""
+
+    partition_retention_months: int = Field(
+        default=24, ge=1, le=240, validation_alias="TRAVELHUB_PARTITION_RETENTION_MONTHS"
+    )
+    """Monthly partitions older than this are detached and kept as archive tables."""
+
+    archive_grace_days: int = Field(
+        default=30, ge=0, validation_alias="TRAVELHUB_ARCHIVE_GRACE_DAYS"
+    )
+    """Detached archive tables are dropped this long after they were detached."""
+
+    analytics_database_url: SecretStr | None = Field(
+        default=None, validation_alias="ANALYTICS_DATABASE_URL"
+    )
+    """A streaming replica for analytics reads (stats, daily metrics, exports)."""
+
     @model_validator(mode="after")
     def _provider_credentials(self) -> Settings:
         needs = {
