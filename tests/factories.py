@@ -149,13 +149,17 @@ def booking_item(
 def full_tenant(owner: Connection, slug: str | None = None) -> dict[str, Any]:
     """A tenant with one row in every tenant-scoped table; returns the ids by table."""
     tenant_id = tenant(owner, slug)
+    return {"tenant_id": tenant_id, **full_tenant_rows(owner, tenant_id)}
+
+
+def full_tenant_rows(owner: Connection, tenant_id: uuid.UUID) -> dict[str, Any]:
+    """One more row in every tenant-scoped table of an existing tenant; ids by table."""
     user_id = user(owner, tenant_id)
     session_id = chat_session(owner, tenant_id, user_id)
     flight_id = flight_booking(owner, tenant_id)
     hotel_id = hotel_booking(owner, tenant_id)
     booking_id = booking(owner, tenant_id, user_id, reference=_reference())
     return {
-        "tenant_id": tenant_id,
         "users": user_id,
         "oauth_accounts": oauth_account(owner, tenant_id, user_id),
         "chat_sessions": session_id,
