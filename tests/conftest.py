@@ -14,9 +14,23 @@ from psycopg import sql
 
 from db import migrate
 from db.embedded import start_embedded_postgres
-from db.urls import libpq_url, runtime_url, with_database
+from db.urls import libpq_url, parse, runtime_url, with_database
 
 APP_DB_PASSWORD = os.environ.get("TRAVELHUB_APP_DB_PASSWORD")
+PGBOUNCER = os.environ.get("TRAVELHUB_TEST_PGBOUNCER")
+"""host:port of a PgBouncer in transaction mode: when set, every connection the application
+makes as its runtime role goes through it (.ci/run runs the integration suite that way)."""
+
+
+def app_url(owner_url: str) -> str:
+    """The runtime role's URL for a test database, through PgBouncer when there is one."""
+    url = runtime_url(owner_url, password=APP_DB_PASSWORD)
+    if not PGBOUNCER:
+        return url
+    host, port = PGBOUNCER.rsplit(":", 1)
+    parsed = parse(url).set(host=host, port=int(port))
+    query = {key: value for key, value in parsed.query.items() if key != "host"}
+    return parsed.set(query=query).render_as_string(hide_password=False)
 
 
 def _admin(url: str) -> psycopg.Connection[tuple[object, ...]]:
@@ -82,7 +96,7 @@ def database(server_url: str, template_database: str) -> Iterator[str]:
 @pytest.fixture
 def runtime_database(database: str) -> str:
     """The same database, logged in as the row-level-security runtime role."""
-    return runtime_url(database, password=APP_DB_PASSWORD)
+    return app_url(database)
 
 
 @pytest.fixture

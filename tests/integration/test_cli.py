@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from db import migrate
+from tests.conftest import PGBOUNCER, app_url
 
 pytestmark = pytest.mark.integration
 
@@ -34,6 +35,9 @@ def environment(**overrides: str | None) -> dict[str, str]:
             env.pop(key, None)
         else:
             env[key] = value
+    database = overrides.get("DATABASE_URL")
+    if PGBOUNCER and database and database.startswith("postgresql"):
+        env["APP_DATABASE_URL"] = app_url(database)  # the app's own traffic, through PgBouncer
     return env
 
 
