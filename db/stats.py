@@ -147,6 +147,18 @@ def collect(owner_url: str, *, analytics_url: str | None = None) -> list[Figure]
             " WHERE event_type = 'search_performed' AND created_at > now() - interval '1 day'"
             " GROUP BY 1"
         ).fetchall()
+        daily = reads.execute(
+            "SELECT date::text, bookings, revenue::text FROM mv_daily_metrics"
+            " WHERE date > current_date - 7 ORDER BY date"
+        ).fetchall()
+        figures.append(
+            Figure(
+                "daily_bookings_last_week",
+                {day: {"bookings": n, "revenue": revenue} for day, n, revenue in daily},
+                "info",
+                "mv_daily_metrics, as of its last refresh",
+            )
+        )
         searches = sum(count for _tier, count in tiers)
         rates = {tier: round(count / searches, 4) for tier, count in tiers} if searches else {}
         figures.append(Figure("search_cache_tiers_last_day", rates, "info", f"{searches} searches"))

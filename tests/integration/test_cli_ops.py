@@ -24,7 +24,7 @@ def test_stats_json_and_its_exit_code(database: str, owner: Any) -> None:
     assert {
         "connections", "buffer_cache_hit_ratio", "longest_query_seconds", "largest_tables_bytes",
         "unused_indexes", "chat_messages_default_rows", "chat_messages_months_ahead",
-        "replication_lag_seconds", "search_cache_tiers_last_day",
+        "replication_lag_seconds", "search_cache_tiers_last_day", "daily_bookings_last_week",
     } <= names  # fmt: skip
     ids = factories.full_tenant(owner)
     factories.chat_message(
