@@ -7,11 +7,10 @@ import asyncio
 import hashlib
 import json
 import logging
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -29,6 +28,7 @@ from tools.providers.http import (
     RejectedRequest,
     unconfirmed_sentence,
 )
+from tools.providers.party import Kind, pair_travellers
 from tools.providers.vendor_json import VendorModel as _Vendor
 from tools.providers.vendor_json import load_airport_time_zones as _load_airport_time_zones
 from tools.providers.vendor_json import minutes as _minutes
@@ -47,7 +47,6 @@ CABIN_ORDER = (Cabin.ECONOMY, Cabin.PREMIUM_ECONOMY, Cabin.BUSINESS, Cabin.FIRST
 CABINS = {cabin.value.upper(): cabin for cabin in Cabin}
 OFFER_GONE = {"34651"}
 """Amadeus error codes saying the offer can no longer be sold (SEGMENT SELL FAILURE)."""
-Kind = Literal["adult", "child", "infant"]
 """A passenger as Traveller.kind names it."""
 TRAVELER_KINDS: dict[str, Kind] = {
     "ADULT": "adult",
@@ -342,7 +341,7 @@ def order_body(
     if not slots or any(slot.travelerId is None for slot in slots):
         raise ProviderError(_FOUND_BEFORE)
     travelers: list[dict[str, object]] = []
-    for slot, traveller, position in _pair(slots, travellers):
+    for slot, traveller, position in pair_travellers(slots, travellers, _kind):
         if traveller.born_on is None:
             raise ProviderError(
                 f"Amadeus needs the date of birth of every traveller to book this flight, and"
@@ -381,39 +380,6 @@ def _vendor_offer(offer: FlightOffer) -> dict[str, Any]:
 
 def _kind(slot: _TravelerPricing) -> Kind:
     return TRAVELER_KINDS.get(slot.travelerType or "", "adult")
-
-
-def _pair(
-    slots: list[_TravelerPricing], travellers: Sequence[Traveller]
-) -> list[tuple[_TravelerPricing, Traveller, int]]:
-    """Each priced traveler with the next traveller of the same kind, and that traveller's
-    position (from 1) in the booking, which is how a sentence may point at them."""
-    wanted = Counter(_kind(slot) for slot in slots)
-    given = Counter(traveller.kind for traveller in travellers)
-    if wanted != given:
-        raise ProviderError(
-            f"This flight was priced for {_party(wanted)}, but the booking names {_party(given)};"
-            " please search again for this party."
-        )
-    queues = {
-        kind: [(t, n) for n, t in enumerate(travellers, start=1) if t.kind == kind]
-        for kind in wanted
-    }
-    return [(slot, *queues[_kind(slot)].pop(0)) for slot in slots]
-
-
-def _party(counts: Counter[Kind]) -> str:
-    names = {
-        "adult": ("adult", "adults"),
-        "child": ("child", "children"),
-        "infant": ("infant", "infants"),
-    }
-    parts = [
-        f"{counts[kind]} {names[kind][counts[kind] != 1]}"
-        for kind in ("adult", "child", "infant")
-        if counts[kind]
-    ]
-    return " and ".join(parts) or "nobody"
 
 
 def _names_from(offer: FlightOffer, raw: Mapping[str, Any]) -> _Dictionaries:

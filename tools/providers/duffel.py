@@ -11,11 +11,10 @@ import asyncio
 import logging
 import re
 import time
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -38,6 +37,7 @@ from tools.providers.http import (
     unconfirmed_sentence,
     utc_now,
 )
+from tools.providers.party import Kind, pair_travellers
 from tools.providers.vendor_json import VendorModel as _Vendor
 from tools.providers.vendor_json import aware_utc as _aware_utc
 from tools.providers.vendor_json import load_airport_time_zones as _load_airport_time_zones
@@ -59,7 +59,6 @@ OFFER_GONE = {"offer_no_longer_available", "offer_expired"}
 """Duffel error codes (HTTP 422) saying an offer can no longer be bought."""
 ORDER_NOT_CREATED = "order_not_created"
 """Duffel's code (HTTP 502) guaranteeing the airline created no order and took no payment."""
-Kind = Literal["adult", "child", "infant"]
 """A passenger as Traveller.kind names it."""
 PASSENGER_KINDS: dict[str, Kind] = {
     "adult": "adult",
@@ -404,7 +403,7 @@ def order_body(
     """
     slots = _offer_passengers(offer)
     phone = _phone_number(contact.phone)
-    pairs = _pair(slots, travellers)
+    pairs = pair_travellers(slots, travellers, _kind)
     infants = iter(slot.id for slot, _, _ in pairs if _kind(slot) == "infant")
     passengers: list[dict[str, object]] = []
     for slot, traveller, position in pairs:
@@ -607,39 +606,6 @@ def _kind(slot: _OfferPassenger) -> Kind:
     if slot.age is not None:  # a passenger asked for by age (our children)
         return "infant" if slot.age < 2 else "child" if slot.age < 18 else "adult"
     return "adult"
-
-
-def _pair(
-    slots: list[_OfferPassenger], travellers: Sequence[Traveller]
-) -> list[tuple[_OfferPassenger, Traveller, int]]:
-    """Each offer passenger with the next traveller of the same kind, and that traveller's
-    position (from 1) in the booking, which is how a sentence may point at them."""
-    wanted = Counter(_kind(slot) for slot in slots)
-    given = Counter(traveller.kind for traveller in travellers)
-    if wanted != given:
-        raise ProviderError(
-            f"This flight was priced for {_party(wanted)}, but the booking names {_party(given)};"
-            " please search again for this party."
-        )
-    queues = {
-        kind: [(t, n) for n, t in enumerate(travellers, start=1) if t.kind == kind]
-        for kind in wanted
-    }
-    return [(slot, *queues[_kind(slot)].pop(0)) for slot in slots]
-
-
-def _party(counts: Counter[Kind]) -> str:
-    names = {
-        "adult": ("adult", "adults"),
-        "child": ("child", "children"),
-        "infant": ("infant", "infants"),
-    }
-    parts = [
-        f"{counts[kind]} {names[kind][counts[kind] != 1]}"
-        for kind in ("adult", "child", "infant")
-        if counts[kind]
-    ]
-    return " and ".join(parts) or "nobody"
 
 
 def _phone_number(phone: str | None) -> str:
