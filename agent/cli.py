@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from typing import Annotated
@@ -102,6 +103,12 @@ def serve(
     os.environ["DATABASE_URL"] = url
     import uvicorn
 
+    # Our own loggers say what the background jobs did (maintenance, Redis coming and going).
+    logging.basicConfig(
+        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    for ours in ("agent", "tools", "db"):
+        logging.getLogger(ours).setLevel(logging.INFO)
     bind_host, bind_port = host or settings.host, port or settings.port
     typer.echo(f"Serving on http://{bind_host}:{bind_port}")
     uvicorn.run(
