@@ -111,11 +111,15 @@ def collect(owner_url: str, *, analytics_url: str | None = None) -> list[Figure]
                 " WHERE i.inhparent = %s::regclass AND c.relname ~ '_y[0-9]{4}m[0-9]{2}$'",
                 (parent,),
             ).fetchall()
-            today = date.today()
-            ahead = sum(
-                1 for (name,) in months
-                if (int(name[-7:-3]), int(name[-2:])) > (today.year, today.month)
-            )  # fmt: skip
+            # Consecutive months covered from next month on: a far-future partition made for a
+            # stray row does not protect next month's writes.
+            have = {(int(name[-7:-3]), int(name[-2:])) for (name,) in months}
+            today, ahead = date.today(), 0
+            while True:
+                index = today.year * 12 + today.month + ahead  # next month, then the one after
+                if (index // 12, index % 12 + 1) not in have:
+                    break
+                ahead += 1
             figures.append(
                 Figure(
                     f"{parent}_months_ahead",
