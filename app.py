@@ -111,7 +111,9 @@ async def start() -> None:
     ).send()  # fmt: skip
     services = runtime.services()
     traveller = _traveller()
-    if not await has_consented(services.sessions, traveller):
+    if await has_consented(services.sessions, traveller):
+        cl.user_session.set("consented", True)
+    else:
         answer = await cl.AskActionMessage(
             content="Before we start: may we process your travel data to search and book for you?",
             actions=[
@@ -127,6 +129,7 @@ async def start() -> None:
         await record_consent(
             services.sessions, traveller, marketing=bool(answer["payload"]["marketing"])
         )
+        cl.user_session.set("consented", True)
 
 
 @cl.on_settings_update
@@ -137,6 +140,8 @@ async def settings_changed(settings: dict[str, object]) -> None:
 @cl.on_chat_resume
 async def resume(thread: cl.types.ThreadDict) -> None:
     del thread  # the LangGraph thread has the same id: the next turn carries on from it
+    services = runtime.services()
+    cl.user_session.set("consented", await has_consented(services.sessions, _traveller()))
 
 
 @cl.on_message
@@ -161,6 +166,9 @@ def _reply_ids(listener: ChatListener) -> list[str]:
 
 async def respond(text: str) -> None:
     services = runtime.services()
+    if not cl.user_session.get("consented"):
+        await cl.Message("Please accept the data-processing terms first (start a new chat).").send()
+        return
     settings = cl.user_session.get("settings") or {}
     listener = ChatListener()
     result = await services.conversations.turn(
