@@ -62,7 +62,7 @@ def test_search_then_book_with_confirm(browser: Any, servers: list[Server], owne
     try:
         page.get_by_role("button", name="Book flight #1").wait_for(timeout=TIMEOUT)
     except Exception:
-        screenshot(page, "debug-nobook")
+        screenshot(page, "search-results-missing")  # what the page showed instead
         raise
     assert page.get_by_text("flights London (LON) to Lisbon (LIS)").count() >= 1
     assert page.locator("table").count() >= 1
