@@ -49,10 +49,12 @@ test: lint typecheck pytest
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.cache
 	$(BIN)/python -m bench.turns
+	$(BIN)/python -m bench.growth
 
 bench-quick: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.cache --quick
 	$(BIN)/python -m bench.turns --quick
+	$(BIN)/python -m bench.growth --quick
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
