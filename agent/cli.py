@@ -92,9 +92,11 @@ def serve(
     """Migrate if needed, then serve the chat app (embedded PostgreSQL if no DATABASE_URL)."""
     settings = load_settings()
     url = owner_url(settings)
-    if not guarded(lambda: migrate.is_up_to_date(url)):
-        typer.echo("Migrating the database ...")
-        guarded(lambda: migrate.upgrade(url))
+    guarded(
+        lambda: migrate.ensure_current(
+            url, announce=lambda: typer.echo("Migrating the database ...")
+        )
+    )
     if settings.app_db_password is not None:
         password = settings.app_db_password.get_secret_value()
         guarded(lambda: migrate.set_runtime_password(url, password))

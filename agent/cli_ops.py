@@ -33,8 +33,7 @@ tenants_app = typer.Typer(help="Tenants (organisations).", no_args_is_help=True)
 
 def _ready(settings: Settings) -> str:
     url = owner_url(settings)
-    if not guarded(lambda: migrate.is_up_to_date(url)):
-        guarded(lambda: migrate.upgrade(url))
+    guarded(lambda: migrate.ensure_current(url))
     return url
 
 

@@ -64,8 +64,7 @@ def owner_url(settings: Settings) -> str:
 async def open_services(settings: Settings) -> AsyncIterator[Services]:
     """The process's services over an up-to-date schema, closed on the way out."""
     urls = resolve_database(settings)
-    if not migrate.is_up_to_date(urls.owner):
-        migrate.upgrade(urls.owner)
+    migrate.ensure_current(urls.owner)
     services = await build_services(settings, urls)
     try:
         yield services

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -82,6 +82,17 @@ def head_revision() -> str | None:
 
 def is_up_to_date(owner_url: str) -> bool:
     return current_revision(owner_url) == head_revision()
+
+
+def ensure_current(owner_url: str, *, announce: Callable[[], None] | None = None) -> bool:
+    """Upgrade the schema to the newest revision if it is behind (calling `announce` first);
+    True when it migrated."""
+    if is_up_to_date(owner_url):
+        return False
+    if announce is not None:
+        announce()
+    upgrade(owner_url)
+    return True
 
 
 def set_runtime_password(owner_url: str, password: str) -> None:
