@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -13,9 +12,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from agent.passwords import hash_password, password_matches
 from agent.token_cipher import TokenCipher
+from db.analytics import event, record_events
 from db.ids import new_id
 from db.models import User
-from db.models.enums import UserRole
+from db.models.enums import EventType, UserRole
 from db.unit_of_work import UnitOfWork, resolve_tenant
 from db.users import find_user_by_email
 from tools.booking import Customer
@@ -120,14 +120,13 @@ async def _logged_in(
         await connection.execute(
             text("UPDATE users SET last_login_at = now() WHERE id = :id"), {"id": traveller.user_id}
         )
-        await connection.execute(
-            text(
-                "INSERT INTO analytics_events (id, tenant_id, user_id, event_type, properties)"
-                " VALUES (:id, :tenant, :user, 'user_logged_in', CAST(:properties AS jsonb))"
-            ),
-            {"id": new_id(), "tenant": traveller.tenant_id, "user": traveller.user_id,
-             "properties": json.dumps({"method": method})},
-        )  # fmt: skip
+        login = event(
+            EventType.USER_LOGGED_IN,
+            tenant=traveller.tenant_id,
+            user=traveller.user_id,
+            properties={"method": method},
+        )
+        await record_events(connection, [login])
         await uow.commit()
 
 
@@ -157,13 +156,8 @@ async def create_account(
              "hashed": hash_password(password) if password else None,
              "role": (UserRole.ADMIN if admin else UserRole.USER).value},
         )  # fmt: skip
-        await connection.execute(
-            text(
-                "INSERT INTO analytics_events (id, tenant_id, user_id, event_type)"
-                " VALUES (:id, :tenant, :user, 'user_signed_up')"
-            ),
-            {"id": new_id(), "tenant": tenant_id, "user": user_id},
-        )
+        signed_up = event(EventType.USER_SIGNED_UP, tenant=tenant_id, user=user_id)
+        await record_events(connection, [signed_up])
         await uow.commit()
     row = await _lookup(sessions, address)
     assert row is not None
@@ -274,12 +268,11 @@ async def record_consent(
             ),
             {"id": traveller.user_id, "marketing": marketing},
         )
-        await connection.execute(
-            text(
-                "INSERT INTO analytics_events (id, tenant_id, user_id, event_type, properties)"
-                " VALUES (:id, :tenant, :user, 'consent_changed', CAST(:properties AS jsonb))"
-            ),
-            {"id": new_id(), "tenant": traveller.tenant_id, "user": traveller.user_id,
-             "properties": json.dumps({"data_processing": True, "marketing": marketing})},
-        )  # fmt: skip
+        consent = event(
+            EventType.CONSENT_CHANGED,
+            tenant=traveller.tenant_id,
+            user=traveller.user_id,
+            properties={"data_processing": True, "marketing": marketing},
+        )
+        await record_events(connection, [consent])
         await uow.commit()

@@ -14,6 +14,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from agent.accounts import Traveller
+from db.analytics import event, record_events
 from db.ids import new_id
 from db.models import ChatSession
 from db.models.enums import EventType, MessageRole
@@ -157,26 +158,19 @@ async def record_turn(
                 ),
                 [_row(message, traveller, chat) for message in fresh],
             )
-        events = _events(fresh, first_turn=first_turn, latency_ms=latency_ms)
-        if events:
-            await connection.execute(
-                text(
-                    "INSERT INTO analytics_events (id, tenant_id, user_id, session_id, event_type,"
-                    " properties) VALUES (:id, :tenant, :user, :session, :type,"
-                    " CAST(:properties AS jsonb))"
-                ),
-                [
-                    {
-                        "id": new_id(),
-                        "tenant": traveller.tenant_id,
-                        "user": traveller.user_id,
-                        "session": chat.id,
-                        "type": kind.value,
-                        "properties": json.dumps(properties),
-                    }
-                    for kind, properties in events
-                ],
-            )
+        await record_events(
+            connection,
+            [
+                event(
+                    kind,
+                    tenant=traveller.tenant_id,
+                    user=traveller.user_id,
+                    session=chat.id,
+                    properties=properties,
+                )
+                for kind, properties in _events(fresh, first_turn=first_turn, latency_ms=latency_ms)
+            ],
+        )
         await uow.commit()
     return len(fresh)
 

@@ -26,7 +26,9 @@ from chainlit.user import PersistedUser, User
 from sqlalchemy import text
 
 from agent.bootstrap import Services
+from db.analytics import event, record_events
 from db.ids import new_id
+from db.models.enums import EventType
 from db.unit_of_work import UnitOfWork
 
 # Chainlit names a thread after its first interaction, which may be a button press.
@@ -341,15 +343,14 @@ class TravelDataLayer(BaseDataLayer):
             ).first()
             if row is None:
                 return False
-            await connection.execute(
-                text(
-                    "INSERT INTO analytics_events (id, tenant_id, user_id, session_id,"
-                    " event_type, properties) VALUES (:id, :tenant, :user, :session,"
-                    " 'feedback_given', CAST(:properties AS jsonb))"
-                ),
-                {"id": new_id(), "tenant": tenant, "user": row[1], "session": row[0],
-                 "properties": json.dumps({**value, "step": feedback.forId})},
-            )  # fmt: skip
+            given = event(
+                EventType.FEEDBACK_GIVEN,
+                tenant=tenant,
+                user=row[1],
+                session=row[0],
+                properties={**value, "step": feedback.forId},
+            )
+            await record_events(connection, [given])
             await uow.commit()
         return True
 

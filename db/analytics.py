@@ -1,0 +1,43 @@
+"""Writing analytics events from raw SQL paths, in the caller's transaction."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from db.ids import new_id
+from db.models.enums import EventType
+
+INSERT_EVENT = text(
+    "INSERT INTO analytics_events (id, tenant_id, user_id, session_id, event_type, properties)"
+    " VALUES (:id, :tenant, :user, :session, :type, CAST(:properties AS jsonb))"
+)
+
+
+def event(
+    kind: EventType,
+    *,
+    tenant: uuid.UUID,
+    user: uuid.UUID | None = None,
+    session: uuid.UUID | None = None,
+    properties: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The parameters of one event row for INSERT_EVENT."""
+    return {
+        "id": new_id(),
+        "tenant": tenant,
+        "user": user,
+        "session": session,
+        "type": kind.value,
+        "properties": json.dumps(properties or {}),
+    }
+
+
+async def record_events(connection: AsyncConnection, events: list[dict[str, Any]]) -> None:
+    """Insert the events in one statement (nothing for none); the caller commits."""
+    if events:
+        await connection.execute(INSERT_EVENT, events)
