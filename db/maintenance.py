@@ -44,7 +44,8 @@ class Report:
         self.done.append(("would " if self.dry_run else "") + line)
 
 
-def _month(day: date, ahead: int) -> date:
+def month_start(day: date, ahead: int = 0) -> date:
+    """The first day of the month `ahead` months after `day`'s (negative: before)."""
     index = day.year * 12 + day.month - 1 + ahead
     return date(index // 12, index % 12 + 1, 1)
 
@@ -87,7 +88,7 @@ def _partitions(
         )
     ).fetchall()
     months = sorted(
-        {row[0] for row in stray} | {_month(today, ahead) for ahead in range(MONTHS_AHEAD + 1)}
+        {row[0] for row in stray} | {month_start(today, ahead) for ahead in range(MONTHS_AHEAD + 1)}
     )
     for month in months:
         name = f"{parent}_y{month:%Y}m{month:%m}"
@@ -128,7 +129,7 @@ def _retention(
     months: int,
     report: Report,
 ) -> None:
-    oldest_kept = _month(today, -months)
+    oldest_kept = month_start(today, -months)
     for name, month in _partition_months(db, parent):
         if month >= oldest_kept:
             continue

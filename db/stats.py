@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 import psycopg
 
+from db.maintenance import month_start
 from db.models import PARTITIONED_TABLES
 from db.monitoring import MONITORING_SEARCH_PATH
 from db.urls import libpq_url
@@ -113,12 +114,9 @@ def collect(owner_url: str, *, analytics_url: str | None = None) -> list[Figure]
             ).fetchall()
             # Consecutive months covered from next month on: a far-future partition made for a
             # stray row does not protect next month's writes.
-            have = {(int(name[-7:-3]), int(name[-2:])) for (name,) in months}
-            today, ahead = date.today(), 0
-            while True:
-                index = today.year * 12 + today.month + ahead  # next month, then the one after
-                if (index // 12, index % 12 + 1) not in have:
-                    break
+            have = {date(int(name[-7:-3]), int(name[-2:]), 1) for (name,) in months}
+            ahead = 0
+            while month_start(date.today(), ahead + 1) in have:
                 ahead += 1
             figures.append(
                 Figure(

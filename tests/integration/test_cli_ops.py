@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from db.maintenance import month_start
 from tests import factories
 from tests.integration.test_cli import environment, run
 
@@ -51,9 +52,7 @@ def test_stats_json_and_its_exit_code(database: str, owner: Any) -> None:
 
 
 def _month_after(months: int) -> str:
-    today = datetime.now(UTC).date()
-    index = today.year * 12 + today.month - 1 + months
-    return f"{index // 12}m{index % 12 + 1:02d}"
+    return f"{month_start(date.today(), months):%Ym%m}"
 
 
 def test_tenants(database: str) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from db.maintenance import MAINTENANCE_LOCK_KEY, run_maintenance
+from db.maintenance import MAINTENANCE_LOCK_KEY, month_start, run_maintenance
 from db.urls import libpq_url
 from tests import factories
 
@@ -47,9 +47,7 @@ def test_a_stray_default_row_is_moved_and_its_month_created(database: str, owner
 def test_missing_months_ahead_are_made_again_and_a_second_run_does_nothing(
     database: str, owner: Any
 ) -> None:
-    today = date.today()
-    index = today.year * 12 + today.month - 1 + 3
-    third = f"analytics_events_y{index // 12}m{index % 12 + 1:02d}"
+    third = f"analytics_events_y{month_start(date.today(), 3):%Ym%m}"
     owner.execute(f"DROP TABLE {third}")
     first = maintain(database)
     assert f"create {third}" in first.done

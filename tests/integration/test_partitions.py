@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from db.maintenance import month_start
 from db.models import PARTITIONED_TABLES
 from tests import factories
 
@@ -23,16 +24,11 @@ def _partitions(owner: Any, parent: str) -> set[str]:
     }
 
 
-def _month(months_ahead: int) -> date:
-    today = date.today()
-    index = today.year * 12 + today.month - 1 + months_ahead
-    return date(index // 12, index % 12 + 1, 1)
-
-
 @pytest.mark.parametrize("parent", PARTITIONED_TABLES)
 def test_current_month_and_three_ahead_exist_with_a_default(owner: Any, parent: str) -> None:
     expected = {f"{parent}_default"} | {
-        f"{parent}_y{month:%Y}m{month:%m}" for month in map(_month, range(4))
+        f"{parent}_y{month:%Y}m{month:%m}"
+        for month in (month_start(date.today(), ahead) for ahead in range(4))
     }
     assert expected <= _partitions(owner, parent)
 
