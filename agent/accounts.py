@@ -69,7 +69,10 @@ async def traveller_by_email(
     )
 
 
-async def _lookup(sessions: async_sessionmaker[AsyncSession], email: str) -> dict[str, Any] | None:
+async def lookup_account(
+    sessions: async_sessionmaker[AsyncSession], email: str
+) -> dict[str, Any] | None:
+    """The live account with this email, whatever its tenant (for logging in), or None."""
     async with sessions() as session:
         connection = await session.connection()
         row = (
@@ -82,6 +85,14 @@ async def _lookup(sessions: async_sessionmaker[AsyncSession], email: str) -> dic
             .first()
         )
     return dict(row) if row is not None else None
+
+
+async def find_traveller(
+    sessions: async_sessionmaker[AsyncSession], email: str
+) -> Traveller | None:
+    """The traveller with this email, whatever their tenant, or None."""
+    row = await lookup_account(sessions, email)
+    return None if row is None else _traveller(row)
 
 
 def _traveller(row: dict[str, Any]) -> Traveller:
@@ -100,7 +111,7 @@ async def authenticate(
 ) -> Traveller | None:
     """The traveller whose email and password these are; None for anything else (a wrong
     password, an unknown address, a suspended or soft-deleted account alike)."""
-    row = await _lookup(sessions, email)
+    row = await lookup_account(sessions, email)
     if (
         row is None
         or row["status"] != "active"
@@ -141,7 +152,7 @@ async def create_account(
 ) -> Traveller:
     """A new traveller (or admin) in the tenant; refuses an address already in use."""
     address = email.strip().lower()
-    if await _lookup(sessions, address) is not None:
+    if await lookup_account(sessions, address) is not None:
         raise ValueError(f"There is already an account for {address}.")
     tenant_id = await resolve_tenant(sessions, tenant_slug)
     user_id = new_id()
@@ -159,7 +170,7 @@ async def create_account(
         signed_up = event(EventType.USER_SIGNED_UP, tenant=tenant_id, user=user_id)
         await record_events(connection, [signed_up])
         await uow.commit()
-    row = await _lookup(sessions, address)
+    row = await lookup_account(sessions, address)
     assert row is not None
     return _traveller(row)
 
@@ -198,7 +209,7 @@ async def sign_in_with(
         )
     if owner is not None and owner["deleted"]:
         return None
-    row = await _lookup(sessions, identity.email)
+    row = await lookup_account(sessions, identity.email)
     if owner is None and row is not None and not identity.email_verified:
         return None  # an unverified address cannot claim someone's account
     if owner is None and row is None:
@@ -210,7 +221,7 @@ async def sign_in_with(
         async with UnitOfWork(sessions, tenant_id=owner["tenant_id"]) as uow:
             user = await uow.session.get(User, owner["user_id"])
         assert user is not None
-        found = await _lookup(sessions, user.email)
+        found = await lookup_account(sessions, user.email)
         if found is None:
             return None
         traveller = _traveller(found)

@@ -25,6 +25,7 @@ from chainlit.types import (
 from chainlit.user import PersistedUser, User
 from sqlalchemy import text
 
+from agent.accounts import lookup_account
 from agent.bootstrap import Services
 from db.analytics import event, record_events
 from db.ids import new_id
@@ -70,17 +71,7 @@ class TravelDataLayer(BaseDataLayer):
     # Users --------------------------------------------------------------------------------
 
     async def get_user(self, identifier: str) -> PersistedUser | None:
-        async with self._services().sessions() as session:
-            connection = await session.connection()
-            row = (
-                (
-                    await connection.execute(
-                        text("SELECT * FROM auth_user_by_email(:email)"), {"email": identifier}
-                    )
-                )
-                .mappings()
-                .first()
-            )
+        row = await lookup_account(self._services().sessions, identifier)
         if row is None:
             return None
         return PersistedUser(

@@ -17,7 +17,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import text
 
 from agent import runtime
-from agent.accounts import Traveller
+from agent.accounts import find_traveller
 from agent.bootstrap import build_services
 from agent.replay import ReplayError, replay
 from agent.settings import Settings
@@ -114,26 +114,15 @@ def create_app() -> FastAPI:
             ).scalar()
         if author is None:
             raise HTTPException(status_code=404, detail="There is no such conversation.")
-        from agent.ui_data_layer import TravelDataLayer
-
-        owner = await TravelDataLayer(runtime.services).get_user(author)
-        assert owner is not None
+        owner = await find_traveller(services.sessions, author)
+        if owner is None:
+            raise HTTPException(status_code=404, detail="There is no such conversation.")
         is_owner = author == user["identifier"]
-        is_admin = (
-            user.get("role") == "admin" and user.get("tenant_id") == owner.metadata["tenant_id"]
-        )
+        is_admin = user.get("role") == "admin" and user.get("tenant_id") == str(owner.tenant_id)
         if not (is_owner or is_admin):
             raise HTTPException(status_code=403, detail="That conversation is not yours.")
-        traveller = Traveller(
-            tenant_id=uuid.UUID(owner.metadata["tenant_id"]),
-            user_id=uuid.UUID(owner.metadata["user_id"]),
-            email=author,
-            name=author,
-            phone=None,
-            is_admin=False,
-        )
         try:
-            return (await replay(services.conversations, traveller, str(thread_id))).document()
+            return (await replay(services.conversations, owner, str(thread_id))).document()
         except ReplayError as error:
             raise HTTPException(status_code=404, detail=str(error)) from None
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,6 +15,7 @@ import pytest
 
 from db import migrate
 from tests.conftest import PGBOUNCER, app_url
+from tests.redis_server import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -39,13 +39,6 @@ def environment(**overrides: str | None) -> dict[str, str]:
     if PGBOUNCER and database and database.startswith("postgresql"):
         env["APP_DATABASE_URL"] = app_url(database)  # the app's own traffic, through PgBouncer
     return env
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def test_db_upgrade_current_downgrade(empty_database: str) -> None:
