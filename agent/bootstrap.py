@@ -16,10 +16,12 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from agent.checkpointer import PooledPostgresSaver
 from agent.graph import build_graph
 from agent.models import build_model, model_name
 from agent.settings import Settings
 from agent.turns import Conversations
+from db.chat_log import ChatLog
 from db.embedded import start_embedded_postgres
 from db.engine import create_app_engine, create_checkpoint_pool
 from db.maintenance import run_maintenance
@@ -38,6 +40,7 @@ from tools.providers.http import Resilience
 from tools.providers.offline_flights import OfflineFlights
 from tools.providers.offline_hotels import OfflineHotels
 from tools.providers.offline_orders import OfflineOrders
+from tools.providers.offline_stock import PostgresSeatStock, SeatStock
 from tools.search import SearchService, local_today
 
 log = logging.getLogger(__name__)
@@ -86,6 +89,8 @@ class Services:
     itineraries: Itineraries
     desk: TravelDesk
     checkpointer: AsyncPostgresSaver
+    chat_log: ChatLog
+    seats: PostgresSeatStock
     conversations: Conversations
     _background: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -124,9 +129,11 @@ class Services:
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
         try:
+            await self.chat_log.aclose()
             await self.cache.hits.flush(self.sessions)
         finally:
             await self.http.aclose()
+            await self.seats.aclose()
             await self.checkpoint_pool.close()
             await self.engine.dispose()
             if self.redis is not None:
@@ -147,10 +154,15 @@ class Inventory:
     hotel_orders: dict[str, HotelOrders]
 
 
-def build_providers(settings: Settings, *, http: httpx.AsyncClient) -> Inventory:
-    """The inventory `TRAVEL_PROVIDER` names; the offline order desk is always open."""
+def build_providers(
+    settings: Settings, *, http: httpx.AsyncClient, seats: SeatStock | None = None
+) -> Inventory:
+    """The inventory `TRAVEL_PROVIDER` names; the offline order desk is always open.
+
+    `seats`: where the offline vendor counts seats sold (by default, in this process only).
+    """
     places = gazetteer()
-    offline_flights = OfflineFlights(places, now=utc_now)
+    offline_flights = OfflineFlights(places, now=utc_now, stock=seats)
     offline_hotels = OfflineHotels(places, now=utc_now)
     offline = OfflineOrders(offline_flights, offline_hotels)
     flight_orders: dict[str, FlightOrders] = {offline.name: offline}
@@ -205,7 +217,9 @@ async def build_services(settings: Settings, urls: DatabaseUrls | None = None) -
     )
     sessions = tenant_sessionmaker(engine)
     http = httpx.AsyncClient(timeout=settings.provider_timeout_seconds)
-    inventory = build_providers(settings, http=http)
+    # The offline vendor's seats in PostgreSQL: every process sells from the same stock.
+    seats = PostgresSeatStock(urls.runtime)
+    inventory = build_providers(settings, http=http, seats=seats)
     # Orders go to the desk of the provider an offer came from.
     flight_orders, hotel_orders = inventory.flight_orders, inventory.hotel_orders
     cache = SearchCache(
@@ -213,6 +227,8 @@ async def build_services(settings: Settings, urls: DatabaseUrls | None = None) -
         redis=redis,
         db_ttl=timedelta(seconds=settings.search_cache_ttl_seconds),
     )
+    # Chat messages and analytics share the checkpointer's pool: one more connection at most.
+    chat_log = ChatLog(pool)
     search = SearchService(
         flights=inventory.flights,
         hotels=inventory.hotels,
@@ -220,6 +236,7 @@ async def build_services(settings: Settings, urls: DatabaseUrls | None = None) -
         sessions=sessions,
         gazetteer=gazetteer(),
         today=partial(local_today, now=utc_now),
+        analytics=chat_log,
     )
     bookings = BookingService(
         sessions=sessions, flight_orders=flight_orders, hotel_orders=hotel_orders, now=utc_now
@@ -237,13 +254,14 @@ async def build_services(settings: Settings, urls: DatabaseUrls | None = None) -
     )
     # The saver runs on our own pool (autocommit, dict rows, no prepared statements); its
     # tables were made by the migrations, so no setup() here.
-    checkpointer = AsyncPostgresSaver(conn=pool)
+    checkpointer = PooledPostgresSaver(pool)
     model = build_model(settings)
     conversations = Conversations(
         graph=build_graph(model).compile(checkpointer=checkpointer),
         sessions=sessions,
         desk=desk,
         model_name=model_name(model),
+        chat_log=chat_log,
     )
     return Services(
         settings=settings,
@@ -260,5 +278,7 @@ async def build_services(settings: Settings, urls: DatabaseUrls | None = None) -
         itineraries=itineraries,
         desk=desk,
         checkpointer=checkpointer,
+        chat_log=chat_log,
+        seats=seats,
         conversations=conversations,
     )

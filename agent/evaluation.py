@@ -136,6 +136,7 @@ async def run_scenario(services: Services, scenario: Scenario) -> Verdict:
             now=clock,
         ),
         model_name=services.conversations.model_name,
+        chat_log=services.chat_log,
     )
     email = f"eval-{uuid.uuid4().hex[:12]}@example.com"
     traveller = await traveller_by_email(

@@ -8,17 +8,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel import select
-from sqlmodel.ext.asyncio.session import AsyncSession
+from psycopg_pool import AsyncConnectionPool
 
 from agent.accounts import Traveller
-from db.analytics import event, record_events
+from db.analytics import event_row
+from db.chat_log import SET_TENANT, ChatLog, MessageRow
 from db.ids import new_id
-from db.models import ChatSession
 from db.models.enums import EventType, MessageRole
-from db.unit_of_work import UnitOfWork
+from db.text import storable
 
 TITLE_LENGTH = 80
 
@@ -29,7 +26,7 @@ class NotYourConversation(LookupError):
 
 @dataclass(frozen=True)
 class Said:
-    """One message of a turn as stored: `key` makes a retried turn write it only once."""
+    """One message of a turn as stored; `key` ties it to the graph's message (or interrupt)."""
 
     key: str
     role: MessageRole
@@ -75,133 +72,139 @@ def said_by_graph(message: BaseMessage, *, model_name: str) -> Said | None:
     return None
 
 
+@dataclass(frozen=True)
+class OpenSession:
+    """The traveller's chat session a turn is written to."""
+
+    id: uuid.UUID
+    context: dict[str, Any]
+    first_turn: bool
+    """Nothing has been said in it yet."""
+    awaiting_answer: bool
+    """The agent asked a question (a confirmation) that this turn answers."""
+
+
+# Opening a session is on every turn's path, so it is one round trip: these statements and
+# BEGIN / COMMIT go out together as one pipeline. The insert gives way to a concurrent one (the
+# interface may create the session at the same moment); the update titles a session the
+# interface opened before anything was said.
+_CREATE_SESSION = (
+    "INSERT INTO chat_sessions (id, tenant_id, user_id, thread_id, title, context)"
+    " VALUES (%(id)s, %(tenant)s, %(user)s, %(thread)s, %(title)s, %(context)s::jsonb)"
+    " ON CONFLICT (thread_id) DO NOTHING"
+)
+_TITLE_SESSION = (
+    "UPDATE chat_sessions SET title = %(title)s WHERE thread_id = %(thread)s"
+    " AND user_id = %(user)s AND title IS NULL AND %(title)s::text IS NOT NULL"
+)
+# Whether the graph stopped on a question (an `interrupt`): its latest checkpoint then holds
+# an '__interrupt__' write. Read here, with the session, rather than by loading the whole
+# checkpoint a second time (the run loads it anyway): one round trip and no deserialising.
+_FIND_SESSION = (
+    "SELECT id, user_id, context, message_count, deleted_at, EXISTS ("
+    "SELECT 1 FROM checkpoint_writes w WHERE w.thread_id = %(thread_text)s"
+    " AND w.checkpoint_ns = '' AND w.channel = '__interrupt__' AND w.checkpoint_id = ("
+    "SELECT max(c.checkpoint_id) FROM checkpoints c WHERE c.thread_id = %(thread_text)s"
+    " AND c.checkpoint_ns = '')) AS awaiting_answer"
+    " FROM chat_sessions WHERE thread_id = %(thread)s"
+)
+
+
 async def open_session(
-    sessions: async_sessionmaker[AsyncSession],
+    pool: AsyncConnectionPool[Any],
     traveller: Traveller,
     thread_id: uuid.UUID,
     *,
     title: str,
     context: dict[str, Any] | None = None,
-) -> tuple[ChatSession, bool]:
-    """The traveller's session for `thread_id`, created on the first turn: (session, first).
-
-    The interface may create it at the same moment (its first interaction), so the insert
-    gives way to a concurrent one instead of failing.
-    """
-    clean_title = " ".join(title.split())[:TITLE_LENGTH] or None
-    async with UnitOfWork(sessions, tenant_id=traveller.tenant_id) as uow:
-        connection = await uow.session.connection()
-        await connection.execute(
-            text(
-                "INSERT INTO chat_sessions (id, tenant_id, user_id, thread_id, title, context)"
-                " VALUES (:id, :tenant, :user, :thread, :title, CAST(:context AS jsonb))"
-                " ON CONFLICT (thread_id) DO NOTHING"
-            ),
-            {
-                "id": new_id(),
-                "tenant": traveller.tenant_id,
-                "user": traveller.user_id,
-                "thread": thread_id,
-                "title": clean_title,
-                "context": json.dumps(context or {}),
-            },
-        )
-        found = (
-            await uow.session.exec(select(ChatSession).where(ChatSession.thread_id == thread_id))
-        ).first()
-        if found is None or found.user_id != traveller.user_id or found.deleted_at is not None:
-            # Another tenant's thread is invisible here (row-level security): same answer.
-            raise NotYourConversation(f"There is no conversation {thread_id} of yours.")
-        if not found.title and clean_title:  # opened by the interface before anything was said
-            found.title = clean_title
-            uow.session.add(found)
-        await uow.commit()
-        return found, found.message_count == 0
+) -> OpenSession:
+    """The traveller's session for `thread_id`, created on the first turn."""
+    clean_title = " ".join(storable(title).split())[:TITLE_LENGTH] or None
+    params = {
+        "id": new_id(),
+        "tenant": traveller.tenant_id,
+        "user": traveller.user_id,
+        "thread": thread_id,
+        "thread_text": str(thread_id),
+        "title": clean_title,
+        "context": json.dumps(context or {}),
+    }
+    async with pool.connection() as connection:
+        async with connection.pipeline(), connection.transaction():
+            await connection.execute(SET_TENANT, (str(traveller.tenant_id),))
+            await connection.execute(_CREATE_SESSION, params)
+            await connection.execute(_TITLE_SESSION, params)
+            found = await connection.execute(_FIND_SESSION, params)
+        row: dict[str, Any] | None = await found.fetchone()
+    if row is None or row["user_id"] != traveller.user_id or row["deleted_at"] is not None:
+        # Another tenant's thread is invisible here (row-level security): same answer.
+        raise NotYourConversation(f"There is no conversation {thread_id} of yours.")
+    return OpenSession(
+        row["id"], row["context"] or {}, row["message_count"] == 0, row["awaiting_answer"]
+    )
 
 
 async def record_turn(
-    sessions: async_sessionmaker[AsyncSession],
+    chat_log: ChatLog,
     traveller: Traveller,
-    chat: ChatSession,
+    chat: OpenSession,
     said: list[Said],
     *,
     first_turn: bool,
     latency_ms: float,
 ) -> int:
-    """Write the turn's messages and events in one transaction; returns the rows written.
+    """Write the turn's messages and events in one transaction; returns the messages written.
 
-    Messages already stored (a retried turn) are skipped by their key, so nothing is written
-    twice; the session row is locked so two writers of one session take turns.
+    The chat log group-commits them with whatever other turns are writing at the same moment,
+    and returns once they are committed.
     """
-    async with UnitOfWork(sessions, tenant_id=traveller.tenant_id) as uow:
-        connection = await uow.session.connection()
-        await connection.execute(
-            text("SELECT 1 FROM chat_sessions WHERE id = :id FOR UPDATE"), {"id": chat.id}
+    messages = [_row(message, traveller, chat) for message in said]
+    events = [
+        event_row(
+            kind,
+            tenant=traveller.tenant_id,
+            user=traveller.user_id,
+            session=chat.id,
+            properties=properties,
         )
-        stored = {
-            row[0]
-            for row in await connection.execute(
-                text("SELECT attributes->>'key' FROM chat_messages WHERE session_id = :id"),
-                {"id": chat.id},
-            )
-        }
-        fresh = [message for message in said if message.key not in stored]
-        if fresh:
-            await connection.execute(
-                text(
-                    "INSERT INTO chat_messages (id, tenant_id, session_id, role, content,"
-                    " tool_calls, tool_call_id, tool_name, model_name, prompt_tokens,"
-                    " completion_tokens, latency_ms, attributes) VALUES (:id, :tenant, :session,"
-                    " :role, :content, CAST(:tool_calls AS jsonb), :tool_call_id, :tool_name,"
-                    " :model_name, :prompt_tokens, :completion_tokens, :latency_ms,"
-                    " CAST(:attributes AS jsonb))"
-                ),
-                [_row(message, traveller, chat) for message in fresh],
-            )
-        await record_events(
-            connection,
-            [
-                event(
-                    kind,
-                    tenant=traveller.tenant_id,
-                    user=traveller.user_id,
-                    session=chat.id,
-                    properties=properties,
-                )
-                for kind, properties in _events(fresh, first_turn=first_turn, latency_ms=latency_ms)
-            ],
-        )
-        await uow.commit()
-    return len(fresh)
+        for kind, properties in _events(said, first_turn=first_turn, latency_ms=latency_ms)
+    ]
+    await chat_log.write(traveller.tenant_id, messages, events)
+    return len(messages)
 
 
-def _row(message: Said, traveller: Traveller, chat: ChatSession) -> dict[str, Any]:
-    return {
-        "id": new_id(),
-        "tenant": traveller.tenant_id,
-        "session": chat.id,
-        "role": message.role.value,
-        "content": message.content,
-        "tool_calls": json.dumps(message.tool_calls) if message.tool_calls else None,
-        "tool_call_id": message.tool_call_id,
-        "tool_name": message.tool_name,
-        "model_name": message.model_name,
-        "prompt_tokens": message.prompt_tokens,
-        "completion_tokens": message.completion_tokens,
-        "latency_ms": message.latency_ms,
-        "attributes": json.dumps({**(message.attributes or {}), "key": message.key}),
-    }
+def _row(message: Said, traveller: Traveller, chat: OpenSession) -> MessageRow:
+    return MessageRow(
+        id=new_id(),
+        tenant_id=traveller.tenant_id,
+        session_id=chat.id,
+        role=message.role.value,
+        content=storable(message.content),
+        tool_calls=_json(message.tool_calls) if message.tool_calls else None,
+        tool_call_id=message.tool_call_id,
+        tool_name=message.tool_name,
+        model_name=message.model_name,
+        prompt_tokens=message.prompt_tokens,
+        completion_tokens=message.completion_tokens,
+        latency_ms=message.latency_ms,
+        attributes=_json({**(message.attributes or {}), "key": message.key}),
+    )
+
+
+def _json(value: Any) -> str:
+    # jsonb holds no NUL (\u0000) and no lone surrogate either.
+    return storable(json.dumps(value, ensure_ascii=False))
 
 
 def _events(
-    fresh: list[Said], *, first_turn: bool, latency_ms: float
+    said: list[Said], *, first_turn: bool, latency_ms: float
 ) -> list[tuple[EventType, dict[str, Any]]]:
-    if not fresh:
-        return []  # a retried turn already counted
+    if not said:
+        return []
     events: list[tuple[EventType, dict[str, Any]]] = []
     if first_turn:
         events.append((EventType.SESSION_STARTED, {}))
-    for message in fresh:
+    for message in said:
         if message.role is MessageRole.USER:
             events.append((EventType.MESSAGE_SENT, {"length": len(message.content)}))
         for call in message.tool_calls or []:

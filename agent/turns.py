@@ -8,23 +8,32 @@ import uuid
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
-from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, ToolMessage
+from langchain_core.messages import (
+    AIMessage,
+    AIMessageChunk,
+    BaseMessage,
+    HumanMessage,
+    ToolMessage,
+)
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph.state import CompiledStateGraph
-from langgraph.types import Command, Interrupt
+from langgraph.types import Command, Interrupt, StreamMode
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from agent.accounts import Traveller
 from agent.persistence import Said, open_session, record_turn, said_by_graph
+from db.chat_log import ChatLog
 from db.ids import new_id
 from db.models.enums import MessageRole
+from db.text import storable
 from tools.agent_tools import recorded_answers
 from tools.desk import ToolRecord, TravelContext, TravelDesk
 
 log = logging.getLogger(__name__)
 MAX_MESSAGE_CHARS = 4000
 SORRY = "Sorry, something went wrong on my side; please try again in a moment."
+UNSAVED = "Sorry, I could not save our conversation just now; please say that again in a moment."
 
 
 @dataclass(frozen=True)
@@ -53,6 +62,7 @@ class Conversations:
     sessions: async_sessionmaker[AsyncSession]
     desk: TravelDesk
     model_name: str
+    chat_log: ChatLog
     max_message_chars: int = MAX_MESSAGE_CHARS
     currency: str = "EUR"
 
@@ -75,18 +85,28 @@ class Conversations:
             recorded=recorded or {},
         )
 
-    async def _stream(
+    async def _run(
         self,
         graph_input: Any,
         config: RunnableConfig,
         context: TravelContext,
-        listener: TurnListener,
-    ) -> None:
+        listener: TurnListener | None,
+    ) -> tuple[list[BaseMessage], Interrupt | None]:
+        """Run the graph once: (the messages its nodes produced, the question it now asks).
+
+        What the nodes produced is read off the stream, not off the state read back
+        afterwards: that is a round trip less, and exactly this run's messages. The state is
+        checkpointed once, when the run ends (`durability="exit"`), not after every step:
+        a turn that dies half-way is one the traveller never saw answered.
+        """
+        modes: list[StreamMode] = ["updates", "messages"] if listener is not None else ["updates"]
+        produced: list[BaseMessage] = []
+        question: Interrupt | None = None
         stream: Any = self.graph.astream(
-            graph_input, config, context=context, stream_mode=["messages", "updates"]
+            graph_input, config, context=context, stream_mode=modes, durability="exit"
         )
         async for mode, payload in stream:
-            if mode == "messages":
+            if mode == "messages" and listener is not None:
                 chunk, metadata = payload
                 if metadata.get("langgraph_node") == "model" and isinstance(chunk, AIMessageChunk):
                     if chunk.content:
@@ -96,13 +116,16 @@ class Conversations:
                         chunk.name or "", str(chunk.content), chunk.artifact
                     )
             elif mode == "updates" and isinstance(payload, dict):
-                for update in payload.values():
-                    for message in (
-                        (update or {}).get("messages", []) if isinstance(update, dict) else []
-                    ):
-                        if isinstance(message, AIMessage):
+                for node, update in payload.items():
+                    if node == "__interrupt__":
+                        question = next(iter(update), None) or question
+                        continue
+                    for message in _messages_of(update):
+                        produced.append(message)
+                        if listener is not None and isinstance(message, AIMessage):
                             for call in message.tool_calls:
                                 await listener.tool_started(call["name"], call["args"])
+        return produced, question
 
     async def recorded(self, thread_id: str) -> dict[str, ToolRecord]:
         """What the tools of `thread_id` answered, for a fork of it to replay."""
@@ -129,6 +152,7 @@ class Conversations:
         interface gave the reply it shows, kept on the stored message for feedback.
         """
         thread = thread_id or str(new_id())
+        message = storable(message)
         if len(message) > self.max_message_chars:
             return TurnResult(
                 thread,
@@ -136,11 +160,14 @@ class Conversations:
                 f" {self.max_message_chars}). Could you say it in fewer words?",
                 False,
             )
-        chat, created = await open_session(
-            self.sessions, traveller, uuid.UUID(thread), title=message, context=session_context
-        )
         config: RunnableConfig = {"configurable": {"thread_id": thread}}
-        before = await self.graph.aget_state(config)
+        chat = await open_session(
+            self.chat_log.pool,
+            traveller,
+            uuid.UUID(thread),
+            title=message,
+            context=session_context,
+        )
         if chat.context.get("sandbox"):
             # A replay fork stays a sandbox for every later turn, whoever runs it.
             sandbox = True
@@ -154,33 +181,26 @@ class Conversations:
                 default_cabin=str(preferences.get("cabin") or context.default_cabin),
                 default_travellers=int(preferences.get("travellers") or context.default_travellers),
             )
-        known = {m.id for m in before.values.get("messages", [])} if before.values else set()
-        pending = _pending_interrupt(before.tasks)
         started = time.perf_counter()
         said: list[Said] = []
-        if pending is not None:
-            said.append(Said(f"answer:{pending.id}", MessageRole.USER, message))
+        if chat.awaiting_answer:
+            said.append(Said(f"answer:{new_id()}", MessageRole.USER, message))
             graph_input: Any = Command(resume=message)
         else:
             human = HumanMessage(message, id=str(new_id()))
+            said.append(Said(f"lc:{human.id}", MessageRole.USER, message))
             graph_input = {"messages": [human]}
         try:
-            if listener is None:
-                await self.graph.ainvoke(graph_input, config, context=context)
-            else:
-                await self._stream(graph_input, config, context, listener)
+            produced, question = await self._run(graph_input, config, context, listener)
         except Exception:
             log.exception("turn failed on thread %s", thread)
             return TurnResult(thread, SORRY, False, chat.id)
         latency = (time.perf_counter() - started) * 1000
-        after = await self.graph.aget_state(config)
-        messages = after.values.get("messages", [])
-        for produced in messages:
-            if produced.id not in known:
-                stored = said_by_graph(produced, model_name=self.model_name)
-                if stored is not None:
-                    said.append(stored)
-        question = _pending_interrupt(after.tasks)
+        said.extend(
+            stored
+            for message in produced
+            if (stored := said_by_graph(message, model_name=self.model_name)) is not None
+        )
         if question is not None:
             text = str(question.value.get("question", "Please confirm (yes / no)."))
             said.append(
@@ -193,20 +213,28 @@ class Conversations:
             )
             reply = text
         else:
-            reply = _final_reply(messages)
-        if said:
-            said[-1] = _with_latency(said[-1], latency, reply_ui_ids)
-        await record_turn(
-            self.sessions, traveller, chat, said, first_turn=created, latency_ms=latency
-        )
+            reply = _final_reply(produced)
+        said[-1] = _with_latency(said[-1], latency, reply_ui_ids)
+        try:
+            await record_turn(
+                self.chat_log, traveller, chat, said, first_turn=chat.first_turn, latency_ms=latency
+            )
+        except Exception:
+            log.exception("could not record the turn on thread %s", thread)
+            return TurnResult(thread, UNSAVED, False, chat.id)
         return TurnResult(thread, reply, question is not None, chat.id)
 
 
-def _pending_interrupt(tasks: tuple[Any, ...]) -> Interrupt | None:
-    for task in tasks:
-        for interrupt in task.interrupts:
-            return interrupt  # type: ignore[no-any-return]
-    return None
+def _messages_of(update: Any) -> list[BaseMessage]:
+    """The messages a node's update adds to the state (a dict, or a list of them)."""
+    updates = update if isinstance(update, list | tuple) else [update]
+    found: list[BaseMessage] = []
+    for one in updates:
+        if isinstance(one, Command):
+            one = one.update
+        if isinstance(one, dict):
+            found.extend(m for m in one.get("messages", []) if isinstance(m, BaseMessage))
+    return found
 
 
 def _final_reply(messages: list[Any]) -> str:

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from db.chat_log import EventRow
 from db.ids import new_id
 from db.models.enums import EventType
 
@@ -35,6 +36,25 @@ def event(
         "type": kind.value,
         "properties": json.dumps(properties or {}),
     }
+
+
+def event_row(
+    kind: EventType,
+    *,
+    tenant: uuid.UUID,
+    user: uuid.UUID | None = None,
+    session: uuid.UUID | None = None,
+    properties: dict[str, Any] | None = None,
+) -> EventRow:
+    """One event as the chat log writes it."""
+    return EventRow(
+        id=new_id(),
+        tenant_id=tenant,
+        user_id=user,
+        session_id=session,
+        event_type=kind.value,
+        properties=json.dumps(properties or {}),
+    )
 
 
 async def record_events(connection: AsyncConnection, events: list[dict[str, Any]]) -> None:

@@ -7,10 +7,11 @@ inside a transaction."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 from psycopg import sql
@@ -18,6 +19,7 @@ from psycopg import sql
 from db.models import PARTITIONED_TABLES
 from db.urls import libpq_url
 
+T = TypeVar("T")
 MAINTENANCE_LOCK_KEY = 0x7472_6176_6D6E
 MONTHS_AHEAD = 3
 ARCHIVE_PREFIX = "archive_"
@@ -61,6 +63,10 @@ def run_maintenance(
     """Every job once, under an advisory lock; a concurrent run is skipped, not repeated."""
     report = Report(dry_run)
     with psycopg.connect(libpq_url(owner_url), autocommit=True, prepare_threshold=None) as db:
+        # The owner must see every tenant's rows (superuser or BYPASSRLS). An owner that
+        # row-level security still filters would see no sessions, and take every thread's
+        # checkpoints for abandoned: with row_security off, PostgreSQL refuses such a query.
+        db.execute("SET row_security = off")
         locked = db.execute("SELECT pg_try_advisory_lock(%s)", (MAINTENANCE_LOCK_KEY,)).fetchone()
         if not locked or not locked[0]:
             report.skipped = "another maintenance run is in progress"
@@ -97,13 +103,43 @@ def _partitions(
         if report.dry_run:
             report.note(f"create {name}")
             continue
-        with db.transaction():
+
+        def create(month: date = month) -> bool:
             made = db.execute(
                 "SELECT ensure_monthly_partition(%s::regclass, %s)", (parent, month)
             ).fetchone()
-        if made and made[0]:
+            return bool(made and made[0])
+
+        created = _giving_way(db, create)
+        if created is POSTPONED:
+            report.note(f"postpone creating {name}: the tables stayed busy")
+        elif created:
             moved = sum(1 for row in stray if row[0] == month)
             report.note(f"create {name}" + (" (rows moved out of DEFAULT)" if moved else ""))
+
+
+POSTPONED = object()
+"""What `_giving_way` returns when the tables stayed busy: the next run does it."""
+LOCK_WAIT = "500ms"
+"""Shorter than PostgreSQL's deadlock_timeout (1 s): maintenance gives way, not a turn."""
+ATTEMPTS = 5
+
+
+def _giving_way(db: psycopg.Connection[tuple[Any, ...]], work: Callable[[], T]) -> T | object:
+    """`work` in a transaction that gives way to the application's writers.
+
+    Making or detaching a partition locks the whole partitioned table, then the tables its
+    foreign keys point at; a turn holding a row of one while it writes the other would
+    deadlock with it. So the DDL waits for locks only briefly, and tries again a little later.
+    """
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            with db.transaction():
+                db.execute(sql.SQL("SET LOCAL lock_timeout = {}").format(sql.Literal(LOCK_WAIT)))
+                return work()
+        except (psycopg.errors.LockNotAvailable, psycopg.errors.DeadlockDetected):
+            time.sleep(0.2 * attempt)
+    return POSTPONED
 
 
 def _partition_months(
@@ -137,7 +173,8 @@ def _retention(
         if report.dry_run:
             report.note(f"detach {name} and keep it as {archive}")
             continue
-        with db.transaction():
+
+        def detach(name: str = name, archive: str = archive) -> None:
             # Plain DETACH: CONCURRENTLY is refused while a DEFAULT partition exists.
             db.execute(
                 sql.SQL("ALTER TABLE {} DETACH PARTITION {}").format(
@@ -155,6 +192,10 @@ def _retention(
                     sql.Literal(f"archived {datetime.now().isoformat(timespec='seconds')}"),
                 )
             )
+
+        if _giving_way(db, detach) is POSTPONED:
+            report.note(f"postpone detaching {name}: the tables stayed busy")
+            continue
         report.note(f"detach {name} and keep it as {archive}")
 
 

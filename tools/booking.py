@@ -216,8 +216,9 @@ class BookingService:
         else:
             current = await self._hotel_orders[offer.provider].reprice_hotel(offer)
         if current is None:
+            what = describe(offer)  # str.capitalize() would lower-case "LHR" and "Jan"
             raise OfferUnavailable(
-                f"{describe(offer).capitalize()} is no longer available; I have not booked it."
+                f"{what[:1].upper()}{what[1:]} is no longer available; I have not booked it."
             )
         if (current.total_price, current.currency) != (offer.total_price, offer.currency):
             old = f"{offer.total_price} {offer.currency}"
@@ -247,7 +248,8 @@ class BookingService:
                         offer, travellers=travellers, contact=request.contact, idempotency_key=key
                     )
                 placed.append((offer, order))
-        except ProviderError:
+        except (ProviderError, OfferUnavailable):
+            # OfferUnavailable: a vendor refusing at order time (sold out since the reprice).
             for offer, order in placed:
                 await self._cancel_quietly(offer, order.order_id)
             raise

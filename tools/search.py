@@ -6,15 +6,17 @@ import copy
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from db.analytics import event_row
+from db.chat_log import EventRow
 from db.models import AnalyticsEvent
 from db.models.enums import EventType
 from db.unit_of_work import UnitOfWork
@@ -69,6 +71,7 @@ class SearchService:
         gazetteer: Gazetteer,
         today: Callable[[str], date],
         record_analytics: bool = True,
+        analytics: EventSink | None = None,
     ) -> None:
         self._flights = flights
         self._hotels = hotels
@@ -77,6 +80,7 @@ class SearchService:
         self.places = gazetteer
         self._today = today
         self._record_analytics = record_analytics
+        self._analytics = analytics
         """Today's date in a time zone (an airport's), so "past" means past where you leave."""
 
     def without_analytics(self) -> SearchService:
@@ -186,18 +190,34 @@ class SearchService:
     ) -> None:
         if not self._record_analytics:
             return
+        properties = {
+            "kind": kind,
+            "tier": tier,
+            "latency_ms": round(latency_ms, 2),
+            "result_count": count,
+            "query": query,
+        }
+        if self._analytics is not None:
+            # Written after the reply, with the turn's own rows when it is quick enough.
+            self._analytics.post(
+                searcher.tenant_id,
+                [
+                    event_row(
+                        EventType.SEARCH_PERFORMED,
+                        tenant=searcher.tenant_id,
+                        user=searcher.user_id,
+                        session=searcher.session_id,
+                        properties=properties,
+                    )
+                ],
+            )
+            return
         event = AnalyticsEvent(
             tenant_id=searcher.tenant_id,
             user_id=searcher.user_id,
             session_id=searcher.session_id,
             event_type=EventType.SEARCH_PERFORMED,
-            properties={
-                "kind": kind,
-                "tier": tier,
-                "latency_ms": round(latency_ms, 2),
-                "result_count": count,
-                "query": query,
-            },
+            properties=properties,
         )
         async with UnitOfWork(self._sessions, tenant_id=searcher.tenant_id) as uow:
             # Analytics only: losing the last few on a crash is acceptable, waiting for the
@@ -207,6 +227,12 @@ class SearchService:
             )
             uow.session.add(event)
             await uow.commit()
+
+
+class EventSink(Protocol):
+    """Where analytics go when nobody waits for them (the chat log)."""
+
+    def post(self, tenant_id: uuid.UUID, events: Sequence[EventRow]) -> None: ...
 
 
 def _filter_flights(offers: list[FlightOffer], filters: FlightFilters) -> list[FlightOffer]:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from agent.bootstrap import Services
-from agent.persistence import NotYourConversation, record_turn, said_by_graph
+from agent.persistence import NotYourConversation
 from tests.integration.agent_world import stack, traveller
 
 pytestmark = pytest.mark.integration
@@ -142,27 +142,27 @@ async def test_a_clarifying_question_is_answered_next_turn(services: Services) -
     assert "Amsterdam (AMS) to Barcelona (BCN)" in found.reply
 
 
-async def test_a_retried_turn_writes_nothing_twice(services: Services, owner: Any) -> None:
+async def test_every_message_is_recorded_once(services: Services, owner: Any) -> None:
     ada = await traveller(services)
-    result = await services.conversations.turn(ada, "Flights from Berlin to Vienna in 10 days")
-    before = rows(owner, "SELECT count(*) FROM chat_messages")[0][0]
-    config = {"configurable": {"thread_id": result.thread_id}}
+    first = await services.conversations.turn(ada, "Flights from Berlin to Vienna in 10 days")
+    asked = await services.conversations.turn(ada, "book the cheapest", thread_id=first.thread_id)
+    assert asked.awaiting_confirmation
+    await services.conversations.turn(ada, "yes", thread_id=first.thread_id)
+    config = {"configurable": {"thread_id": first.thread_id}}
     state = await services.conversations.graph.aget_state(config)  # type: ignore[arg-type]
-    said = [s for m in state.values["messages"] if (s := said_by_graph(m, model_name="x"))]
-    chat_id = rows(owner, "SELECT id FROM chat_sessions")[0][0]
-    from db.models import ChatSession
-
-    chat = ChatSession(
-        id=chat_id, tenant_id=ada.tenant_id, user_id=ada.user_id, thread_id=result.thread_id
-    )
-    written = await record_turn(
-        services.sessions, ada, chat, said, first_turn=False, latency_ms=1.0
-    )
-    assert written == 0
-    assert rows(owner, "SELECT count(*) FROM chat_messages")[0][0] == before
+    in_state = {f"lc:{m.id}" for m in state.values["messages"]}
+    keys = [key for (key,) in rows(owner, "SELECT attributes->>'key' FROM chat_messages")]
+    assert len(keys) == len(set(keys)), "a message was recorded twice"
+    # Every message of the graph's state once, plus the question asked and its answer.
+    assert {key for key in keys if key.startswith("lc:")} == in_state
+    assert sorted(key.split(":")[0] for key in keys if not key.startswith("lc:")) == [
+        "answer",
+        "question",
+    ]
+    assert rows(owner, "SELECT message_count FROM chat_sessions") == [(len(keys),)]
     assert rows(
         owner, "SELECT count(*) FROM analytics_events WHERE event_type = 'turn_completed'"
-    ) == [(1,)]
+    ) == [(3,)]
 
 
 async def test_nobody_continues_another_travellers_thread(services: Services) -> None:

@@ -12,6 +12,7 @@ from db.models.enums import Cabin
 from tools.money import from_eur
 from tools.offers import FareConditions, FlightOffer, Journey, Segment
 from tools.places import Airport, Gazetteer, distance_km
+from tools.providers.offline_stock import MemorySeatStock, SeatStock, capacity_of, flight_key
 from tools.providers.seeded import rng, token
 from tools.queries import FlightQuery
 
@@ -54,14 +55,31 @@ def flight_minutes(km: float) -> int:
     return int(round((35 + km / 13.3) / 5) * 5)
 
 
+def seats_taken(query: FlightQuery) -> int:
+    """Seats a party fills: infants travel on a lap."""
+    return query.adults + query.children
+
+
+def segments_of(offer: FlightOffer) -> list[Segment]:
+    return [segment for journey in offer.journeys for segment in journey.segments]
+
+
 class OfflineFlights:
     """A deterministic flight inventory: the same query always returns the same offers."""
 
     name = "offline"
 
-    def __init__(self, gazetteer: Gazetteer, *, now: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        gazetteer: Gazetteer,
+        *,
+        now: Callable[[], datetime],
+        stock: SeatStock | None = None,
+    ) -> None:
+        """`stock`: where seats sold are counted; by default in this process only."""
         self._places = gazetteer
         self._now = now
+        self.stock: SeatStock = stock if stock is not None else MemorySeatStock()
 
     async def search_flights(self, query: FlightQuery) -> list[FlightOffer]:
         outbound = list(self._journeys(query.origin, query.destination, query.departure_date))
@@ -70,7 +88,23 @@ class OfflineFlights:
         else:
             inbound = list(self._journeys(query.destination, query.origin, query.return_date))
             pairs = self._round_trips(outbound, inbound)
-        return [self._offer(query, journeys) for journeys in pairs]
+        return await self._on_sale([self._offer(query, journeys) for journeys in pairs], query)
+
+    async def _on_sale(self, offers: list[FlightOffer], query: FlightQuery) -> list[FlightOffer]:
+        """The offers whose every flight still has seats for the party. An offer's own figure
+        is what its fare has left; it never says more than the aircraft has."""
+        capacities = {flight_key(s): capacity_of(s) for o in offers for s in segments_of(o)}
+        left = await self.stock.seats_left(capacities)
+        party = seats_taken(query)
+        kept = []
+        for offer in offers:
+            on_board = min(left[flight_key(segment)] for segment in segments_of(offer))
+            if on_board < party:
+                continue  # sold out, for this party at least
+            if offer.seats_left is not None and offer.seats_left > on_board:
+                offer = offer.model_copy(update={"seats_left": on_board})
+            kept.append(offer)
+        return kept
 
     def _journeys(self, origin: str, destination: str, day: date) -> Iterator[Journey]:
         for start, end in itertools.product(
@@ -178,11 +212,9 @@ class OfflineFlights:
         dice = rng("offer", key)
         price_eur = sum(self._fare_eur(journey, query, now) for journey in journeys)
         price_eur *= 0.8 + 0.4 * dice.random()
-        seats = query.adults + query.children + 0.75 * 0 + 0.1 * query.infants
         total = from_eur(
             price_eur * (query.adults + 0.75 * query.children + 0.1 * query.infants), query.currency
         )
-        del seats
         premium = query.cabin in (Cabin.BUSINESS, Cabin.FIRST)
         refundable = premium or dice.random() < 0.3
         return FlightOffer(
@@ -193,7 +225,8 @@ class OfflineFlights:
             passengers=query.passengers,
             total_price=total,
             currency=query.currency,
-            seats_left=dice.randint(max(1, query.adults + query.children), 9),
+            # The fare's own seats; _on_sale caps them at what the aircraft has left.
+            seats_left=dice.randint(max(1, seats_taken(query)), 9),
             conditions=FareConditions(
                 refundable=refundable,
                 change_fee=Decimal("0.00")

@@ -1,0 +1,237 @@
+"""The write path of the chat log: every turn's messages and events, group-committed.
+
+A turn's rows used to cost a transaction of five statements of their own. Here concurrent turns
+share one: whatever is waiting when the writer gets a connection goes in one transaction, one
+INSERT per table and tenant, sent as one pipeline (one network round trip). A lone turn pays
+one round trip; two hundred concurrent turns pay a handful. A durable write returns only once
+its rows are committed, so a reply the traveller saw is never lost. Analytics that no reply
+waits on (`post`) ride along with the next flush, or go alone after `linger_seconds`, with
+`synchronous_commit = off`; `aclose` writes what is left, so shutdown loses nothing.
+
+Rows are tenant data under row-level security: each tenant's rows are written after setting
+that tenant in the transaction. COPY would be faster still, but PostgreSQL refuses COPY FROM
+into a table with row-level security, so the rows go as arrays through one `unnest` each.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+from psycopg import AsyncConnection
+from psycopg_pool import AsyncConnectionPool
+
+log = logging.getLogger(__name__)
+
+
+class MessageRow(NamedTuple):
+    """One chat_messages row (created_at is the database's: the commit's transaction time)."""
+
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    session_id: uuid.UUID
+    role: str
+    content: str
+    tool_calls: str | None
+    """JSON text, or None."""
+    tool_call_id: str | None
+    tool_name: str | None
+    model_name: str | None
+    prompt_tokens: int | None
+    completion_tokens: int | None
+    latency_ms: int | None
+    attributes: str
+    """JSON text."""
+
+
+class EventRow(NamedTuple):
+    """One analytics_events row."""
+
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    user_id: uuid.UUID | None
+    session_id: uuid.UUID | None
+    event_type: str
+    properties: str
+    """JSON text."""
+
+
+INSERT_MESSAGES = (
+    "INSERT INTO chat_messages (id, tenant_id, session_id, role, content, tool_calls,"
+    " tool_call_id, tool_name, model_name, prompt_tokens, completion_tokens, latency_ms,"
+    " attributes) SELECT * FROM unnest(%b::uuid[], %b::uuid[], %b::uuid[], %b::text[],"
+    " %b::text[], %b::jsonb[], %b::text[], %b::text[], %b::text[], %b::int[], %b::int[],"
+    " %b::int[], %b::jsonb[])"
+)
+INSERT_EVENTS = (
+    "INSERT INTO analytics_events (id, tenant_id, user_id, session_id, event_type, properties)"
+    " SELECT * FROM unnest(%b::uuid[], %b::uuid[], %b::uuid[], %b::uuid[], %b::text[],"
+    " %b::jsonb[])"
+)
+MESSAGE_WIDTH, EVENT_WIDTH = len(MessageRow._fields), len(EventRow._fields)
+SET_TENANT = "SELECT set_config('app.current_tenant_id', %s, true)"
+
+
+@dataclass
+class _Entry:
+    tenant_id: uuid.UUID
+    messages: list[MessageRow]
+    events: list[EventRow]
+    committed: asyncio.Future[None] | None
+    """Set once written; None for analytics nobody waits on."""
+
+
+@dataclass
+class ChatLog:
+    """Group-commits chat messages and analytics events; one instance per process."""
+
+    pool: AsyncConnectionPool[Any]
+    """Autocommit connections (the checkpointer's pool): transactions are explicit here."""
+    linger_seconds: float = 0.2
+    """How long analytics alone wait for company before they are written."""
+    in_flight: int = 2
+    """Transactions at once: one fills while another waits for its commit."""
+    transactions: int = 0
+    """Transactions committed so far (group commit: fewer than the writes)."""
+    _waiting: list[_Entry] = field(default_factory=list)
+    _urgent: asyncio.Event = field(default_factory=asyncio.Event)
+    _writer: asyncio.Task[None] | None = None
+    _flushing: set[asyncio.Task[None]] = field(default_factory=set)
+    _slots: asyncio.Semaphore | None = None
+    _closing: bool = False
+
+    async def write(
+        self,
+        tenant_id: uuid.UUID,
+        messages: Sequence[MessageRow] = (),
+        events: Sequence[EventRow] = (),
+    ) -> None:
+        """Write the rows; return once they are committed (raises if they could not be)."""
+        committed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._enqueue(_Entry(tenant_id, list(messages), list(events), committed))
+        # The caller going away (a cancelled turn) must not cancel a write others share.
+        await asyncio.shield(committed)
+
+    def post(self, tenant_id: uuid.UUID, events: Sequence[EventRow]) -> None:
+        """Queue analytics events: written with the next flush, nobody waits for them."""
+        if events:
+            self._enqueue(_Entry(tenant_id, [], list(events), None))
+
+    async def aclose(self) -> None:
+        """Write everything still waiting (a shutdown loses no event)."""
+        self._closing = True
+        self._urgent.set()
+        while self._writer is not None or self._flushing:
+            pending = [*self._flushing, *([self._writer] if self._writer else [])]
+            await asyncio.shield(asyncio.gather(*pending, return_exceptions=True))
+
+    def _enqueue(self, entry: _Entry) -> None:
+        self._waiting.append(entry)
+        if entry.committed is not None:
+            self._urgent.set()
+        if self._writer is None:
+            self._writer = asyncio.get_running_loop().create_task(self._write_waiting())
+
+    async def _write_waiting(self) -> None:
+        slots = self._slots = self._slots or asyncio.Semaphore(self.in_flight)
+        try:
+            while self._waiting:
+                if not self._urgent.is_set() and not self._closing:
+                    try:  # only analytics so far: let a turn's rows (or more events) join
+                        await asyncio.wait_for(self._urgent.wait(), self.linger_seconds)
+                    except TimeoutError:
+                        pass
+                # Whatever arrives while every transaction is busy joins the next one.
+                await slots.acquire()
+                batch, self._waiting = self._waiting, []
+                self._urgent.clear()
+                flushing = asyncio.get_running_loop().create_task(self._flush(batch, slots))
+                self._flushing.add(flushing)
+                flushing.add_done_callback(self._flushing.discard)
+        finally:
+            self._writer = None
+
+    async def _flush(self, batch: list[_Entry], slots: asyncio.Semaphore) -> None:
+        try:
+            await self._write_batch(batch)
+        finally:
+            slots.release()
+
+    async def _write_batch(self, batch: list[_Entry]) -> None:
+        try:
+            await self._commit(batch)
+        except Exception as error:
+            if len(batch) == 1:
+                _settle(batch, error)
+                return
+            # One bad row (or a deadlock) must not fail everybody's turn: each on its own.
+            log.warning("chat log batch of %d failed (%r); writing each alone", len(batch), error)
+            for entry in batch:
+                try:
+                    await self._commit([entry])
+                except Exception as alone:
+                    _settle([entry], alone)
+                else:
+                    _settle([entry], None)
+        else:
+            _settle(batch, None)
+
+    async def _commit(self, batch: list[_Entry]) -> None:
+        by_tenant: dict[uuid.UUID, list[_Entry]] = defaultdict(list)
+        for entry in batch:
+            by_tenant[entry.tenant_id].append(entry)
+        durable = any(entry.committed is not None for entry in batch)
+        async with self.pool.connection() as connection:
+            await _write(connection, by_tenant, durable=durable)
+        self.transactions += 1
+
+
+async def _write(
+    connection: AsyncConnection[Any],
+    by_tenant: dict[uuid.UUID, list[_Entry]],
+    *,
+    durable: bool,
+) -> None:
+    # Pipelined: BEGIN, every statement and COMMIT go out together; one round trip.
+    async with connection.pipeline(), connection.transaction():
+        if not durable:
+            # Analytics only: losing the last few on a crash is acceptable, waiting for the
+            # disk for them is not.
+            await connection.execute("SET LOCAL synchronous_commit = off")
+        for tenant_id in sorted(by_tenant):  # one order everywhere: fewer lock waits
+            entries = by_tenant[tenant_id]
+            await connection.execute(SET_TENANT, (str(tenant_id),))
+            messages = [row for entry in entries for row in entry.messages]
+            if messages:
+                await connection.execute(INSERT_MESSAGES, _columns(messages, MESSAGE_WIDTH))
+            events = [row for entry in entries for row in entry.events]
+            if events:
+                await connection.execute(INSERT_EVENTS, _columns(events, EVENT_WIDTH))
+
+
+def _columns(rows: Iterable[tuple[Any, ...]], width: int) -> list[list[Any]]:
+    """Rows turned into one list per column, as `unnest` takes them."""
+    columns: list[list[Any]] = [[] for _ in range(width)]
+    for row in rows:
+        for column, value in zip(columns, row, strict=True):
+            column.append(value)
+    return columns
+
+
+def _settle(batch: list[_Entry], error: BaseException | None) -> None:
+    for entry in batch:
+        if entry.committed is None:
+            if error is not None:
+                log.error("analytics events lost: %r", error)
+            continue
+        if entry.committed.done():
+            continue
+        if error is None:
+            entry.committed.set_result(None)
+        else:
+            entry.committed.set_exception(error)
