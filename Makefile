@@ -50,11 +50,17 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.cache
 	$(BIN)/python -m bench.turns
 	$(BIN)/python -m bench.growth
+	$(BIN)/python -m bench.load
+	$(BIN)/python -m bench.ingest
+	$(BIN)/python -m bench.datalayer
 
 bench-quick: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.cache --quick
 	$(BIN)/python -m bench.turns --quick
 	$(BIN)/python -m bench.growth --quick
+	$(BIN)/python -m bench.load --quick
+	$(BIN)/python -m bench.ingest --quick
+	$(BIN)/python -m bench.datalayer --quick
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

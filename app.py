@@ -20,6 +20,7 @@ from agent.accounts import (
 from agent.chat_ui import ChatListener, show
 from agent.token_cipher import cipher_from
 from agent.ui_data_layer import TravelDataLayer
+from db.text import storable
 
 CURRENCIES = ["EUR", "USD", "GBP", "CHF", "JPY", "CAD", "AUD"]
 
@@ -52,6 +53,8 @@ def _traveller() -> Traveller:
 
 @cl.password_auth_callback
 async def password_login(username: str, password: str) -> cl.User | None:
+    if storable(username) != username:  # a NUL or a lone surrogate: no such account, and no query
+        return None
     traveller = await authenticate(runtime.services().sessions, username, password)
     return _user(traveller) if traveller else None
 
@@ -173,7 +176,7 @@ async def respond(text: str) -> None:
     listener = ChatListener()
     result = await services.conversations.turn(
         _traveller(),
-        text,
+        storable(text),  # what PostgreSQL cannot hold (NUL, lone surrogates) must not end a turn
         thread_id=cl.context.session.thread_id,
         listener=listener,
         reply_ui_ids=_reply_ids(listener),

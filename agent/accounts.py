@@ -6,6 +6,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import EmailStr, TypeAdapter, ValidationError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -16,6 +17,7 @@ from db.analytics import event, record_events
 from db.ids import new_id
 from db.models import User
 from db.models.enums import EventType, UserRole
+from db.text import storable
 from db.unit_of_work import UnitOfWork, resolve_tenant
 from db.users import find_user_by_email
 from tools.booking import Customer
@@ -42,8 +44,13 @@ async def traveller_by_email(
     sessions: async_sessionmaker[AsyncSession], tenant_slug: str, email: str, *, create: bool
 ) -> Traveller:
     """The traveller with `email` in the tenant; created (consent not yet given) if asked."""
-    tenant_id = await resolve_tenant(sessions, tenant_slug)
     address = email.strip().lower()
+    if create:  # nothing written for what cannot be an address
+        try:
+            TypeAdapter(EmailStr).validate_python(address)
+        except ValidationError:
+            raise LookupError(f"{email!r} is not an email address.") from None
+    tenant_id = await resolve_tenant(sessions, tenant_slug)
     async with UnitOfWork(sessions, tenant_id=tenant_id) as uow:
         user = await find_user_by_email(uow.session, address)
         if user is None and create:
@@ -73,6 +80,8 @@ async def lookup_account(
     sessions: async_sessionmaker[AsyncSession], email: str
 ) -> dict[str, Any] | None:
     """The live account with this email, whatever its tenant (for logging in), or None."""
+    if storable(email) != email:  # NUL and the like: no address holds them
+        return None
     async with sessions() as session:
         connection = await session.connection()
         row = (

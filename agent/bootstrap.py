@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from psycopg_pool import AsyncConnectionPool
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -69,6 +69,7 @@ def resolve_database(settings: Settings) -> DatabaseUrls:
 
 
 HIT_FLUSH_SECONDS = 5.0
+REDIS_CONNECTIONS = 64
 
 
 @dataclass
@@ -125,6 +126,11 @@ class Services:
                 log.exception("could not record search-cache hits; will retry")
 
     async def aclose(self) -> None:
+        # Turns in flight finish first (their deadline bounds the wait): a reply already
+        # streamed to a traveller is recorded before the pools close under it.
+        deadline = self.settings.turn_deadline_seconds
+        if not await self.conversations.drained(deadline):
+            log.warning("closing with turns still running after %g s", deadline)
         for task in self._background:
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
@@ -167,7 +173,11 @@ def build_providers(
     offline = OfflineOrders(offline_flights, offline_hotels)
     flight_orders: dict[str, FlightOrders] = {offline.name: offline}
     hotel_orders: dict[str, HotelOrders] = {offline.name: offline}
-    patience = Resilience(timeout=settings.provider_timeout_seconds)
+    patience = Resilience(
+        timeout=settings.provider_timeout_seconds,
+        budget=settings.provider_budget_seconds,
+        cooldown=settings.provider_cooldown_seconds,
+    )
     if settings.travel_provider == "duffel" and settings.duffel_access_token is not None:
         duffel = DuffelProvider(
             access_token=settings.duffel_access_token.get_secret_value(),
@@ -206,11 +216,17 @@ async def build_services(settings: Settings, urls: DatabaseUrls | None = None) -
     )
     await pool.open(wait=True)
     redis = (
-        # Short timeouts: a Redis that does not answer must cost a search milliseconds.
-        Redis.from_url(
-            settings.redis_url.get_secret_value(),
-            socket_timeout=0.5,
-            socket_connect_timeout=0.5,
+        # Short timeouts: a Redis that does not answer must cost a search milliseconds. A
+        # blocking pool: a burst of searches waits briefly for a connection, where the default
+        # pool raises "Too many connections" and the cache would take Redis for down.
+        Redis.from_pool(  # from_pool: closing the client closes the pool too
+            BlockingConnectionPool.from_url(
+                settings.redis_url.get_secret_value(),
+                max_connections=REDIS_CONNECTIONS,
+                timeout=0.5,
+                socket_timeout=0.5,
+                socket_connect_timeout=0.5,
+            )
         )
         if settings.redis_url is not None
         else None
@@ -262,6 +278,7 @@ async def build_services(settings: Settings, urls: DatabaseUrls | None = None) -
         desk=desk,
         model_name=model_name(model),
         chat_log=chat_log,
+        deadline_seconds=settings.turn_deadline_seconds,
     )
     return Services(
         settings=settings,

@@ -10,9 +10,10 @@ from typing import Annotated, TypeVar
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from agent.bootstrap import Services
-from agent.cli_support import fail, guarded, load_settings, open_services
+from agent.cli_support import fail, guarded, load_settings, open_services, shown
 from db.models.enums import UserRole
 from db.unit_of_work import UnitOfWork, resolve_tenant
 from db.users import find_user_by_email
@@ -72,16 +73,16 @@ def list_bookings(
     if not found:
         typer.echo(f"{user} has no bookings yet.")
         return
-    table = Table(title=f"Bookings of {user}")
+    table = Table(title=shown(f"Bookings of {user}"))
     for column in ("Reference", "Status", "Booked", "What", "Total"):
         table.add_column(column)
     for summary in found:
         table.add_row(
-            summary.reference,
-            summary.status.value,
+            shown(summary.reference),
+            shown(summary.status.value),
             summary.created_at.strftime("%d %b %Y %H:%M") if summary.created_at else "",
-            "\n".join(item.title for item in summary.items) or "-",
-            f"{summary.total_amount} {summary.currency}",
+            shown("\n".join(item.title for item in summary.items) or "-"),
+            shown(f"{summary.total_amount} {summary.currency}"),
         )
     Console().print(table)
 
@@ -114,13 +115,20 @@ def cancel_booking(
 
 def _print_itinerary(summary: BookingSummary) -> None:
     console = Console()
-    console.print(f"[bold]Booking {summary.reference}[/bold] - {summary.status.value}")
+    console.print(_bold(f"Booking {summary.reference}") + f" - {summary.status.value}")
     if summary.contact_name:
-        console.print(f"For {summary.contact_name} <{summary.contact_email}>")
+        console.print(shown(f"For {summary.contact_name} <{summary.contact_email}>"))
     for item in summary.items:
-        console.print(f"\n[bold]{item.title}[/bold]  {item.amount} {item.currency}")
+        console.print()
+        console.print(_bold(item.title) + f"  {item.amount} {item.currency}")
         for line in item.lines:
-            console.print(f"  {line}")
+            console.print(shown(f"  {line}"))
     console.print(f"\nTotal {summary.total_amount} {summary.currency}")
     if summary.refund_amount is not None:
         console.print(f"Refunded {summary.refund_amount} {summary.currency}")
+
+
+def _bold(value: str) -> Text:
+    heading = shown(value)
+    heading.stylize("bold")
+    return heading

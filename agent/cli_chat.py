@@ -8,12 +8,23 @@ import uuid
 from typing import Annotated
 
 import typer
+from pydantic import EmailStr, TypeAdapter, ValidationError
 
 from agent.accounts import traveller_by_email
-from agent.cli_support import fail, guarded, load_settings, open_services
+from agent.cli_support import (
+    fail,
+    finishing_first_on_sigterm,
+    guarded,
+    load_settings,
+    open_services,
+)
 from agent.persistence import NotYourConversation
 from agent.turns import TurnResult
+from db.text import storable
 from tools.errors import TravelError
+
+EMAIL = TypeAdapter(EmailStr)
+"""The rule bookings' contact details follow: checked before an account is made for it."""
 
 
 def chat(
@@ -27,6 +38,10 @@ def chat(
 ) -> None:
     """One turn of a conversation; the next `chat --thread` answers a confirmation question."""
     settings = load_settings()
+    try:
+        EMAIL.validate_python(user)
+    except ValidationError:
+        fail(f"{user!r} is not an email address.")
     if thread is not None:
         try:
             thread = str(uuid.UUID(thread))
@@ -34,11 +49,14 @@ def chat(
             fail(f"{thread!r} is not a conversation id (a UUID).")
 
     async def turn() -> TurnResult:
-        async with open_services(settings) as services:
-            traveller = await traveller_by_email(
-                services.sessions, tenant or settings.default_tenant_slug, user, create=True
-            )
-            return await services.conversations.turn(traveller, message, thread_id=thread)
+        with finishing_first_on_sigterm():
+            async with open_services(settings) as services:
+                traveller = await traveller_by_email(
+                    services.sessions, tenant or settings.default_tenant_slug, user, create=True
+                )
+                # Undecodable bytes on the command line arrive as lone surrogates.
+                said = storable(message)
+                return await services.conversations.turn(traveller, said, thread_id=thread)
 
     def run() -> TurnResult:
         try:

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from agent.accounts import Traveller
-from agent.cli_support import fail, guarded, load_settings, open_services
+from agent.cli_support import fail, guarded, load_settings, open_services, shown
 from agent.replay import Replay, ReplayError, fork, replay
 from db.threads import thread_owner
 from tools.errors import TravelError
@@ -80,19 +80,20 @@ def _print(result: Replay) -> None:
             )
             what = f"{what}\n-> {calls}".strip()
         who = message["role"] + (f" ({message['tool_name']})" if message["tool_name"] else "")
-        transcript.add_row(message["created_at"][11:19], who, what[:600])
+        transcript.add_row(message["created_at"][11:19], shown(who), shown(what[:600]))
     console.print(transcript)
     timeline = Table(title="Checkpoints")
     for column in ("Checkpoint", "Step", "Source", "Next", "Messages"):
         timeline.add_column(column)
     for checkpoint in result.checkpoints:
         timeline.add_row(
-            checkpoint["checkpoint_id"],
-            str(checkpoint["step"]),
-            str(checkpoint["source"]),
-            ", ".join(checkpoint["next"]) or "-",
-            str(checkpoint["messages"]),
+            shown(checkpoint["checkpoint_id"]),
+            shown(checkpoint["step"]),
+            shown(checkpoint["source"]),
+            shown(", ".join(checkpoint["next"]) or "-"),
+            shown(checkpoint["messages"]),
         )
     console.print(timeline)
     if result.reply is not None:
-        console.print(f"\nFork reply:\n{result.reply}")
+        console.print("\nFork reply:")
+        console.print(shown(result.reply))

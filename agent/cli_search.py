@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from agent.cli_support import fail, guarded, load_settings, open_services
+from agent.cli_support import fail, guarded, load_settings, open_services, shown
 from db.models.enums import Board, Cabin
 from db.unit_of_work import resolve_tenant
 from tools.errors import TravelError
@@ -89,11 +89,11 @@ def flights(
     if as_json:
         _print_json(results.tier, results.latency_ms, results.offers)
         return
-    table = Table(title=f"Flights {results.query.origin} -> {results.query.destination}")
+    table = Table(title=shown(f"Flights {results.query.origin} -> {results.query.destination}"))
     for column in ("#", "Price", "Departs", "Arrives", "Route", "Stops", "Duration", "Airline"):
         table.add_column(column)
     for number, offer in enumerate(results.offers[:limit], start=1):
-        table.add_row(*_flight_row(number, offer))
+        table.add_row(*map(shown, _flight_row(number, offer)))
     _print_table(table, results.tier, results.latency_ms, len(results.offers))
 
 
@@ -142,7 +142,7 @@ def hotels(
     if as_json:
         _print_json(results.tier, results.latency_ms, results.offers)
         return
-    table = Table(title=f"Hotels in {city}, {results.query.nights} nights")
+    table = Table(title=shown(f"Hotels in {city}, {results.query.nights} nights"))
     for column in (
         "#",
         "Hotel",
@@ -156,7 +156,7 @@ def hotels(
     ):
         table.add_column(column)
     for number, offer in enumerate(results.offers[:limit], start=1):
-        table.add_row(*_hotel_row(number, offer))
+        table.add_row(*map(shown, _hotel_row(number, offer)))
     _print_table(table, results.tier, results.latency_ms, len(results.offers))
 
 

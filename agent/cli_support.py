@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+import asyncio
+import re
+import signal
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import NoReturn, TypeVar
 
 import typer
 from alembic.util.exc import CommandError
 from psycopg import OperationalError as PsycopgOperationalError
 from pydantic import ValidationError
+from rich.text import Text
 from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 
 from agent.bootstrap import Services, build_services, resolve_database
@@ -19,6 +23,9 @@ from db.urls import DatabaseUrlError
 from tools.errors import TravelError
 
 T = TypeVar("T")
+# Control characters other than newline and tab: a terminal would obey them (ESC sequences
+# rewrite the screen, the title, even the clipboard), so stored text shows them escaped.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def fail(message: str) -> NoReturn:
@@ -50,6 +57,15 @@ def guarded(action: Callable[[], T]) -> T:
         fail(f"migration failed: {error}.")
     except (ProgrammingError, DBAPIError) as error:
         fail(f"the database refused the command ({_first_line(error)}).")
+    except UnicodeEncodeError:
+        # Bytes that are not UTF-8 on the command line arrive as lone surrogates.
+        fail("an argument is not valid text (UTF-8); check what was typed or pasted.")
+
+
+def shown(value: object) -> Text:
+    """Text from the database or a provider as a terminal may show it: never read as Rich
+    markup (a "[/b]" in a message would stop the command) nor as terminal control codes."""
+    return Text(_CONTROL.sub(lambda found: repr(found.group())[1:-1], str(value)))
 
 
 def load_settings() -> Settings:
@@ -70,3 +86,21 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         yield services
     finally:
         await services.aclose()
+
+
+@contextmanager
+def finishing_first_on_sigterm() -> Iterator[None]:
+    """In a running event loop: a first SIGTERM lets the turn in flight finish, recorded and
+    its reply printed, rather than die between, say, a booking made and the reply telling of
+    it; the turn's deadline bounds the wait. A second SIGTERM stops the process at once."""
+    loop = asyncio.get_running_loop()
+
+    def finish_first() -> None:
+        typer.echo("travelhub: stopping once this turn is finished.", err=True)
+        loop.remove_signal_handler(signal.SIGTERM)  # back to the default: the next one kills
+
+    loop.add_signal_handler(signal.SIGTERM, finish_first)
+    try:
+        yield
+    finally:
+        loop.remove_signal_handler(signal.SIGTERM)

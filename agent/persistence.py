@@ -12,7 +12,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from agent.accounts import Traveller
 from db.analytics import event_row
-from db.chat_log import SET_TENANT, ChatLog, MessageRow
+from db.chat_log import ChatLog, MessageRow
 from db.ids import new_id
 from db.models.enums import EventType, MessageRole
 from db.text import storable
@@ -84,29 +84,12 @@ class OpenSession:
     """The agent asked a question (a confirmation) that this turn answers."""
 
 
-# Opening a session is on every turn's path, so it is one round trip: these statements and
-# BEGIN / COMMIT go out together as one pipeline. The insert gives way to a concurrent one (the
-# interface may create the session at the same moment); the update titles a session the
-# interface opened before anything was said.
-_CREATE_SESSION = (
-    "INSERT INTO chat_sessions (id, tenant_id, user_id, thread_id, title, context)"
-    " VALUES (%(id)s, %(tenant)s, %(user)s, %(thread)s, %(title)s, %(context)s::jsonb)"
-    " ON CONFLICT (thread_id) DO NOTHING"
-)
-_TITLE_SESSION = (
-    "UPDATE chat_sessions SET title = %(title)s WHERE thread_id = %(thread)s"
-    " AND user_id = %(user)s AND title IS NULL AND %(title)s::text IS NOT NULL"
-)
-# Whether the graph stopped on a question (an `interrupt`): its latest checkpoint then holds
-# an '__interrupt__' write. Read here, with the session, rather than by loading the whole
-# checkpoint a second time (the run loads it anyway): one round trip and no deserialising.
-_FIND_SESSION = (
-    "SELECT id, user_id, context, message_count, deleted_at, EXISTS ("
-    "SELECT 1 FROM checkpoint_writes w WHERE w.thread_id = %(thread_text)s"
-    " AND w.checkpoint_ns = '' AND w.channel = '__interrupt__' AND w.checkpoint_id = ("
-    "SELECT max(c.checkpoint_id) FROM checkpoints c WHERE c.thread_id = %(thread_text)s"
-    " AND c.checkpoint_ns = '')) AS awaiting_answer"
-    " FROM chat_sessions WHERE thread_id = %(thread)s"
+# Migration 0008's function: creates the session on the first turn (giving way to the
+# interface creating it at the same moment), titles a session opened before anything was said,
+# and reads it back with whether the agent awaits an answer. One statement, one round trip.
+_OPEN_SESSION = (
+    "SELECT id, user_id, context, message_count, deleted_at, awaiting_answer"
+    " FROM open_chat_session(%s, %s, %s, %s, %s, %s::jsonb)"
 )
 
 
@@ -120,21 +103,17 @@ async def open_session(
 ) -> OpenSession:
     """The traveller's session for `thread_id`, created on the first turn."""
     clean_title = " ".join(storable(title).split())[:TITLE_LENGTH] or None
-    params = {
-        "id": new_id(),
-        "tenant": traveller.tenant_id,
-        "user": traveller.user_id,
-        "thread": thread_id,
-        "thread_text": str(thread_id),
-        "title": clean_title,
-        "context": json.dumps(context or {}),
-    }
+    params = (
+        new_id(),
+        traveller.tenant_id,
+        traveller.user_id,
+        thread_id,
+        clean_title,
+        json.dumps(context or {}),
+    )
     async with pool.connection() as connection:
-        async with connection.pipeline(), connection.transaction():
-            await connection.execute(SET_TENANT, (str(traveller.tenant_id),))
-            await connection.execute(_CREATE_SESSION, params)
-            await connection.execute(_TITLE_SESSION, params)
-            found = await connection.execute(_FIND_SESSION, params)
+        # The pool's connections are in autocommit: the statement is its own transaction.
+        found = await connection.execute(_OPEN_SESSION, params)
         row: dict[str, Any] | None = await found.fetchone()
     if row is None or row["user_id"] != traveller.user_id or row["deleted_at"] is not None:
         # Another tenant's thread is invisible here (row-level security): same answer.

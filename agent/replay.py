@@ -50,9 +50,21 @@ def _config(thread_id: str, checkpoint_id: str | None = None) -> RunnableConfig:
 
 
 async def replay(conversations: Conversations, owner: Traveller, thread_id: str) -> Replay:
-    """The thread's stored transcript and its checkpoints, oldest first."""
+    """The thread's stored transcript and its checkpoints, oldest first.
+
+    Only a thread of `owner`'s own: checkpoints carry no tenant, so they are read only once
+    the thread's session shows it is theirs.
+    """
     async with UnitOfWork(conversations.sessions, tenant_id=owner.tenant_id) as uow:
         connection = await uow.session.connection()
+        author = (
+            await connection.execute(
+                text("SELECT user_id FROM chat_sessions WHERE thread_id = :thread"),
+                {"thread": uuid.UUID(thread_id)},
+            )
+        ).scalar()
+        if author != owner.user_id:
+            raise ReplayError(f"There is no conversation {thread_id}.")
         rows = (
             await connection.execute(
                 text(
@@ -127,6 +139,8 @@ async def fork(
         recorded=await conversations.recorded(thread_id),
         session_context={"sandbox": True, "forked_from": thread_id, "checkpoint_id": checkpoint_id},
     )
+    if result.session_id is None:  # refused before anything was said (a message too long)
+        raise ReplayError(result.reply)
     replayed = await replay(conversations, owner, sandbox)
     return Replay(
         replayed.thread_id,

@@ -91,6 +91,19 @@ class Settings(BaseSettings):
     provider_timeout_seconds: float = Field(
         default=10.0, gt=0, le=120, validation_alias="TRAVELHUB_PROVIDER_TIMEOUT"
     )
+    """Seconds one provider request attempt may take."""
+    provider_budget_seconds: float = Field(
+        default=20.0, gt=0, le=600, validation_alias="TRAVELHUB_PROVIDER_BUDGET"
+    )
+    """Seconds one provider request may take in all, its retries and waits included."""
+    provider_cooldown_seconds: float = Field(
+        default=30.0, ge=0, le=3600, validation_alias="TRAVELHUB_PROVIDER_COOLDOWN"
+    )
+    """Seconds a provider that kept failing is left alone before one trial request."""
+    turn_deadline_seconds: float = Field(
+        default=60.0, gt=0, le=600, validation_alias="TURN_DEADLINE_SECONDS"
+    )
+    """Seconds a turn may take before it is stopped and the traveller told so."""
 
     maintenance_interval_seconds: int = Field(
         default=3600, ge=0, validation_alias="TRAVELHUB_MAINTENANCE_INTERVAL"
@@ -125,6 +138,16 @@ class Settings(BaseSettings):
         if missing:
             raise SettingsError(
                 f"TRAVEL_PROVIDER={self.travel_provider} needs {' and '.join(missing)}."
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _provider_gives_up_before_the_turn(self) -> Settings:
+        # Otherwise a failing provider is cut off by the deadline, without its own sentence.
+        if self.provider_budget_seconds >= self.turn_deadline_seconds:
+            raise SettingsError(
+                f"TRAVELHUB_PROVIDER_BUDGET ({self.provider_budget_seconds:g} s) must be shorter"
+                f" than TURN_DEADLINE_SECONDS ({self.turn_deadline_seconds:g} s)."
             )
         return self
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from langchain_core.messages import (
@@ -24,6 +25,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from agent.accounts import Traveller
 from agent.persistence import Said, open_session, record_turn, said_by_graph
 from db.chat_log import ChatLog
+from db.engine import CONNECTION_LOST
 from db.ids import new_id
 from db.models.enums import MessageRole
 from db.text import storable
@@ -34,6 +36,8 @@ log = logging.getLogger(__name__)
 MAX_MESSAGE_CHARS = 4000
 SORRY = "Sorry, something went wrong on my side; please try again in a moment."
 UNSAVED = "Sorry, I could not save our conversation just now; please say that again in a moment."
+TOO_SLOW = "Sorry, that took me too long to answer, so I stopped; please try again in a moment."
+NO_DATABASE = "Sorry, I cannot reach our database just now; please try again in a moment."
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,21 @@ class Conversations:
     chat_log: ChatLog
     max_message_chars: int = MAX_MESSAGE_CHARS
     currency: str = "EUR"
+    deadline_seconds: float | None = None
+    """A turn still running after this long is stopped and the traveller told so (None: never)."""
+    _running: int = field(default=0, init=False, repr=False)
+    _idle: asyncio.Event = field(default_factory=asyncio.Event, init=False, repr=False)
+
+    async def drained(self, within: float | None) -> bool:
+        """Wait until no turn is running, `within` seconds at most; whether none is."""
+        if self._running == 0:
+            return True
+        try:
+            async with asyncio.timeout(within):
+                await self._idle.wait()
+        except TimeoutError:
+            return False
+        return True
 
     def context(
         self,
@@ -149,9 +168,56 @@ class Conversations:
         """The agent's answer to `message` (or the confirmation question it now asks).
 
         `listener` hears tokens and tool calls as they happen; `reply_ui_ids` are the ids the
-        interface gave the reply it shows, kept on the stored message for feedback.
+        interface gave the reply it shows, kept on the stored message for feedback. A turn
+        that outlives `deadline_seconds`, or loses the database, ends in one sentence saying so.
         """
         thread = thread_id or str(new_id())
+        deadline = asyncio.timeout(self.deadline_seconds)
+        self._running += 1
+        self._idle.clear()
+        try:
+            async with deadline:
+                return await self._turn(
+                    traveller,
+                    message,
+                    thread,
+                    sandbox=sandbox,
+                    recorded=recorded,
+                    session_context=session_context,
+                    listener=listener,
+                    reply_ui_ids=reply_ui_ids,
+                    currency=currency,
+                    preferences=preferences,
+                )
+        except TimeoutError:
+            if not deadline.expired():
+                raise
+            log.warning(
+                "turn on thread %s stopped at its %g s deadline", thread, self.deadline_seconds
+            )
+            return TurnResult(thread, TOO_SLOW, False)
+        except CONNECTION_LOST:
+            log.exception("turn on thread %s lost the database", thread)
+            return TurnResult(thread, NO_DATABASE, False)
+        finally:
+            self._running -= 1
+            if self._running == 0:
+                self._idle.set()
+
+    async def _turn(
+        self,
+        traveller: Traveller,
+        message: str,
+        thread: str,
+        *,
+        sandbox: bool,
+        recorded: dict[str, ToolRecord] | None,
+        session_context: dict[str, Any] | None,
+        listener: TurnListener | None,
+        reply_ui_ids: list[str] | None,
+        currency: str | None,
+        preferences: dict[str, Any] | None,
+    ) -> TurnResult:
         message = storable(message)
         if len(message) > self.max_message_chars:
             return TurnResult(

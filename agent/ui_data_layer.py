@@ -1,6 +1,10 @@
 """Chainlit's data layer on our own tables: the history sidebar, resuming, renaming, deleting,
 feedback. The agent's turns already store every message; this layer reads them, and writes
-only what the interface alone knows (titles, deletions, feedback)."""
+only what the interface alone knows (titles, deletions, feedback).
+
+Chainlit checks the author before some calls (reading, renaming, deleting a thread) but not
+others (feedback), so inside a web request this layer checks again: whoever the request is
+signed in as (`VIEWER`) only ever reaches their own threads."""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ import asyncio
 import json
 import uuid
 from collections.abc import Callable
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,12 +35,18 @@ from agent.bootstrap import Services
 from db.analytics import event, record_events
 from db.ids import new_id
 from db.models.enums import EventType
+from db.text import storable
 from db.unit_of_work import UnitOfWork
 
 # Chainlit names a thread after its first interaction, which may be a button press.
 ACTION_NAMES = {"consent", "book_option", "answer"}
 FEEDBACK_ATTEMPTS = 6
 ROLE_TO_STEP = {"user": "user_message", "assistant": "assistant_message", "tool": "tool"}
+TITLE_LENGTH = 80
+
+VIEWER: ContextVar[str | None] = ContextVar("travelhub_viewer", default=None)
+"""The identifier the web request being served is signed in as ("" for nobody), set by the web
+app; None outside web requests (the agent's turns, operator commands), whose caller is trusted."""
 
 
 def _iso(moment: datetime | None) -> str:
@@ -49,6 +60,22 @@ def _uuid(value: str | None) -> uuid.UUID | None:
         return None
 
 
+def _known_text(value: str | None) -> str | None:
+    """`value` if PostgreSQL can hold it as text, else None: an id with a NUL byte or a lone
+    surrogate names nothing we stored, and must not reach the database as a query error."""
+    return value if value is not None and storable(value) == value else None
+
+
+def _title(name: str | None) -> str | None:
+    return " ".join(storable(name or "").split())[:TITLE_LENGTH] or None
+
+
+def _like(search: str) -> str:
+    """A search term matched as typed: LIKE's wildcards and escape character taken literally."""
+    escaped = storable(search).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
 class TravelDataLayer(BaseDataLayer):
     def __init__(self, services: Callable[[], Services]) -> None:
         self._services = services
@@ -58,12 +85,19 @@ class TravelDataLayer(BaseDataLayer):
             connection = await session.connection()
             return (await connection.execute(text(sql), params)).scalar()
 
-    async def _owner_tenant(self, thread_id: str) -> tuple[uuid.UUID, str] | None:
+    async def _owner_tenant(
+        self, thread_id: str, *, for_viewer: bool = True
+    ) -> tuple[uuid.UUID, str] | None:
+        """The thread's (tenant, author), or None when it does not exist or (`for_viewer`,
+        in a web request) belongs to someone other than the signed-in person."""
         thread = _uuid(thread_id)
         if thread is None:
             return None
         email = await self._scalar("SELECT thread_author(:thread)", thread=thread)
         if email is None:
+            return None
+        viewer = VIEWER.get()
+        if for_viewer and viewer is not None and viewer != email:
             return None
         user = await self.get_user(email)
         return (uuid.UUID(user.metadata["tenant_id"]), email) if user else None
@@ -71,6 +105,8 @@ class TravelDataLayer(BaseDataLayer):
     # Users --------------------------------------------------------------------------------
 
     async def get_user(self, identifier: str) -> PersistedUser | None:
+        if _known_text(identifier) is None:
+            return None
         row = await lookup_account(self._services().sessions, identifier)
         if row is None:
             return None
@@ -94,7 +130,8 @@ class TravelDataLayer(BaseDataLayer):
     # Threads ------------------------------------------------------------------------------
 
     async def get_thread_author(self, thread_id: str) -> str:
-        owner = await self._owner_tenant(thread_id)
+        # Chainlit compares this with the signed-in person itself (and answers 401).
+        owner = await self._owner_tenant(thread_id, for_viewer=False)
         return owner[1] if owner else ""
 
     async def list_threads(
@@ -109,7 +146,7 @@ class TravelDataLayer(BaseDataLayer):
         params: dict[str, Any] = {"user": user_id, "limit": pagination.first + 1}
         if filters.search:
             conditions.append("s.title ILIKE :search")
-            params["search"] = f"%{filters.search}%"
+            params["search"] = _like(filters.search)
         if filters.feedback is not None:
             conditions.append(
                 "EXISTS (SELECT 1 FROM chat_messages m WHERE m.session_id = s.id"
@@ -136,6 +173,9 @@ class TravelDataLayer(BaseDataLayer):
                     params,
                 )
             ).all()
+        viewer = VIEWER.get()
+        if viewer is not None and rows and rows[0][4] != viewer:
+            return empty  # Chainlit asks for the signed-in person's threads; anyone else's: none
         page = rows[: pagination.first]
         threads: list[ThreadDict] = [
             {
@@ -250,7 +290,7 @@ class TravelDataLayer(BaseDataLayer):
             tenant = await self._scalar("SELECT tenant_of_user(:id)", id=user) if user else None
             if thread is None or tenant is None:
                 return
-            title = None if name in ACTION_NAMES else " ".join((name or "").split())[:80] or None
+            title = None if name in ACTION_NAMES else _title(name)
             async with UnitOfWork(self._services().sessions, tenant_id=tenant) as uow:
                 connection = await uow.session.connection()
                 await connection.execute(
@@ -270,7 +310,7 @@ class TravelDataLayer(BaseDataLayer):
             connection = await uow.session.connection()
             await connection.execute(
                 text("UPDATE chat_sessions SET title = :title WHERE thread_id = :thread"),
-                {"title": " ".join(name.split())[:80], "thread": thread},
+                {"title": _title(name), "thread": thread},
             )
             await uow.commit()
 
@@ -282,19 +322,26 @@ class TravelDataLayer(BaseDataLayer):
         services = self._services()
         async with UnitOfWork(services.sessions, tenant_id=owner[0]) as uow:
             connection = await uow.session.connection()
-            await connection.execute(
-                text(
-                    "UPDATE chat_sessions SET deleted_at = now(), status = 'deleted'"
-                    " WHERE thread_id = :thread"
-                ),
-                {"thread": uuid.UUID(thread_id)},
-            )
+            deleted = (
+                await connection.execute(
+                    text(
+                        "UPDATE chat_sessions s SET deleted_at = now(), status = 'deleted'"
+                        " FROM users u WHERE u.id = s.user_id AND u.email = :author"
+                        " AND s.thread_id = :thread AND s.deleted_at IS NULL RETURNING s.id"
+                    ),
+                    {"thread": uuid.UUID(thread_id), "author": owner[1]},
+                )
+            ).first()
             await uow.commit()
-        await services.checkpointer.adelete_thread(thread_id)
+        # Checkpoints carry no tenant: they go only with a session this author really had.
+        if deleted is not None:
+            await services.checkpointer.adelete_thread(thread_id)
 
     # Feedback -----------------------------------------------------------------------------
 
     async def upsert_feedback(self, feedback: Feedback) -> str:
+        if _known_text(feedback.forId) is None:
+            return ""
         if not feedback.threadId:
             found = await self._scalar("SELECT thread_of_ui_message(:id)", id=feedback.forId)
             feedback.threadId = str(found) if found else None
@@ -302,7 +349,8 @@ class TravelDataLayer(BaseDataLayer):
         if owner is None:
             return ""
         tenant = owner[0]
-        value = {"value": feedback.value, "comment": feedback.comment}
+        comment = storable(feedback.comment) if feedback.comment is not None else None
+        value = {"value": feedback.value, "comment": comment}
         # A streamed reply can be rated before its turn is stored (a second or so later):
         # wait for it rather than lose the rating.
         for attempt in range(FEEDBACK_ATTEMPTS):
@@ -347,6 +395,8 @@ class TravelDataLayer(BaseDataLayer):
 
     async def delete_feedback(self, feedback_id: str) -> bool:
         """Take a rating back (its id is the rated message's interface id)."""
+        if _known_text(feedback_id) is None:
+            return False
         thread = await self._scalar("SELECT thread_of_ui_message(:id)", id=feedback_id)
         owner = await self._owner_tenant(str(thread)) if thread else None
         if owner is None:
@@ -355,10 +405,11 @@ class TravelDataLayer(BaseDataLayer):
             connection = await uow.session.connection()
             removed = await connection.execute(
                 text(
-                    "UPDATE chat_messages SET attributes = attributes - 'feedback'"
-                    " WHERE attributes->'ui_ids' ? :id AND attributes ? 'feedback'"
+                    "UPDATE chat_messages m SET attributes = m.attributes - 'feedback'"
+                    " FROM chat_sessions s WHERE s.id = m.session_id AND s.thread_id = :thread"
+                    " AND m.attributes->'ui_ids' ? :id AND m.attributes ? 'feedback'"
                 ),
-                {"id": feedback_id},
+                {"id": feedback_id, "thread": thread},
             )
             await uow.commit()
         return bool(removed.rowcount)

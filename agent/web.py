@@ -6,13 +6,15 @@ import logging
 import os
 import secrets
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
 from redis.exceptions import RedisError
 from sqlalchemy import text
 
@@ -21,6 +23,7 @@ from agent.accounts import find_traveller
 from agent.bootstrap import build_services
 from agent.replay import ReplayError, replay
 from agent.settings import Settings
+from agent.ui_data_layer import VIEWER
 
 log = logging.getLogger(__name__)
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -39,22 +42,100 @@ def ensure_auth_secret(settings: Settings) -> None:
     os.environ["CHAINLIT_AUTH_SECRET"] = path.read_text().strip()
 
 
-async def signed_in(request: Request) -> dict[str, Any]:
-    """The signed-in user of a request (Chainlit's session token), else 401."""
-    from chainlit.auth import get_token_from_cookies
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+# The scheme is what the OpenAPI document shows; `signed_in` reads the token itself, so that
+# the session cookie of the chat works too.
+bearer = HTTPBearer(auto_error=False, description="Chainlit's session token (or its cookie).")
+
+
+class Problem(BaseModel):
+    """Why a request was refused, in one sentence."""
+
+    detail: str
+
+
+class Health(BaseModel):
+    """Whether each service the app needs answers."""
+
+    postgres: Literal["ok", "down"]
+    redis: Literal["ok", "down", "not configured"]
+
+
+class ReplayDocument(BaseModel):
+    """A conversation's transcript beside its checkpoints (the `replay --json` shape)."""
+
+    thread_id: str
+    messages: list[dict[str, Any]]
+    checkpoints: list[dict[str, Any]]
+
+
+REFUSALS: dict[int | str, dict[str, Any]] = {
+    401: {"model": Problem, "description": "Not signed in, or the session is invalid."},
+    403: {"model": Problem, "description": "The conversation is someone else's."},
+    404: {"model": Problem, "description": "No such conversation."},
+}
+
+
+def _decoded(token: str | None) -> dict[str, Any] | None:
+    """The user a Chainlit session token was signed for, or None if it was not."""
     from chainlit.auth.jwt import decode_jwt
 
-    header = request.headers.get("Authorization", "")
-    token = header.removeprefix("Bearer ").strip() or get_token_from_cookies(dict(request.cookies))
     if not token:
-        raise HTTPException(status_code=401, detail="Sign in first.")
+        return None
     try:
         user = decode_jwt(token)
-    except Exception:
-        raise HTTPException(
-            status_code=401, detail="Your session is invalid; sign in again."
-        ) from None
+    except Exception:  # a forged, expired or malformed token alike: nobody
+        return None
     return {"identifier": user.identifier, **user.metadata}
+
+
+def _token(authorization: str, cookies: dict[str, str]) -> str | None:
+    from chainlit.auth import get_token_from_cookies
+
+    scheme, _, credentials = authorization.partition(" ")
+    if scheme.lower() == "bearer" and credentials.strip():
+        return credentials.strip()
+    return get_token_from_cookies(cookies)
+
+
+async def signed_in(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)] = None,
+) -> dict[str, Any]:
+    """The signed-in user of a request (Chainlit's session token), else 401."""
+    del credentials  # documented for OpenAPI; read below with the cookie fallback
+    token = _token(request.headers.get("Authorization", ""), dict(request.cookies))
+    if not token:
+        raise HTTPException(status_code=401, detail="Sign in first.")
+    user = _decoded(token)
+    if user is None:
+        raise HTTPException(status_code=401, detail="Your session is invalid; sign in again.")
+    return user
+
+
+class ViewerMiddleware:
+    """Tells the chat's data layer who each web request is signed in as: Chainlit does not
+    check the author of every thread it hands the data layer (feedback), so the layer does."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        user = _decoded(_token(request.headers.get("Authorization", ""), dict(request.cookies)))
+        marker = VIEWER.set(user["identifier"] if user else "")
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            VIEWER.reset(marker)
 
 
 def create_app() -> FastAPI:
@@ -73,12 +154,17 @@ def create_app() -> FastAPI:
             await services.aclose()
 
     app = FastAPI(title="Global Travel Hub", lifespan=lifespan)
+    app.add_middleware(ViewerMiddleware)
 
     @app.get("/", include_in_schema=False)
     async def home() -> RedirectResponse:
         return RedirectResponse(CHAT_PATH)
 
-    @app.get("/healthz")
+    @app.get(
+        "/healthz",
+        response_model=Health,
+        responses={503: {"model": Health, "description": "A service is down."}},
+    )
     async def healthz() -> JSONResponse:
         """PostgreSQL and (when configured) Redis answer: 200, else 503."""
         services = runtime.services()
@@ -101,7 +187,7 @@ def create_app() -> FastAPI:
         healthy = "down" not in checks.values()
         return JSONResponse(checks, status_code=200 if healthy else 503)
 
-    @app.get("/api/threads/{thread_id}/replay")
+    @app.get("/api/threads/{thread_id}/replay", response_model=ReplayDocument, responses=REFUSALS)
     async def replay_thread(
         thread_id: uuid.UUID, user: Annotated[dict[str, Any], Depends(signed_in)]
     ) -> dict[str, Any]:

@@ -74,6 +74,8 @@ INSERT_EVENTS = (
     " %b::jsonb[])"
 )
 MESSAGE_WIDTH, EVENT_WIDTH = len(MessageRow._fields), len(EventRow._fields)
+DURABLE = "SET LOCAL synchronous_commit = on"
+NOT_DURABLE = "SET LOCAL synchronous_commit = off"
 SET_TENANT = "SELECT set_config('app.current_tenant_id', %s, true)"
 
 
@@ -166,7 +168,9 @@ class ChatLog:
         try:
             await self._commit(batch)
         except Exception as error:
-            if len(batch) == 1:
+            if len(batch) == 1 or not _rolled_back(error):
+                # A lost connection leaves the outcome unknown (the commit may have landed):
+                # writing again could store the turn twice, so everybody hears it failed.
                 _settle(batch, error)
                 return
             # One bad row (or a deadlock) must not fail everybody's turn: each on its own.
@@ -199,10 +203,10 @@ async def _write(
 ) -> None:
     # Pipelined: BEGIN, every statement and COMMIT go out together; one round trip.
     async with connection.pipeline(), connection.transaction():
-        if not durable:
-            # Analytics only: losing the last few on a crash is acceptable, waiting for the
-            # disk for them is not.
-            await connection.execute("SET LOCAL synchronous_commit = off")
+        # Rows a reply waits on wait for the disk, and so make the turn's checkpoint (written
+        # just before, without waiting) durable too. Analytics alone: losing the last few on
+        # a crash is acceptable, waiting for the disk for them is not.
+        await connection.execute(DURABLE if durable else NOT_DURABLE)
         for tenant_id in sorted(by_tenant):  # one order everywhere: fewer lock waits
             entries = by_tenant[tenant_id]
             await connection.execute(SET_TENANT, (str(tenant_id),))
@@ -221,6 +225,13 @@ def _columns(rows: Iterable[tuple[Any, ...]], width: int) -> list[list[Any]]:
         for column, value in zip(columns, row, strict=True):
             column.append(value)
     return columns
+
+
+def _rolled_back(error: Exception) -> bool:
+    """Whether the server refused the batch (so nothing of it was written)."""
+    state = getattr(error, "sqlstate", None)
+    # 08: connection exceptions; 57: the server shutting down or the backend terminated.
+    return isinstance(state, str) and not state.startswith(("08", "57"))
 
 
 def _settle(batch: list[_Entry], error: BaseException | None) -> None:

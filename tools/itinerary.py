@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.models import Booking, BookingItem, FlightBooking, HotelBooking
 from db.models.enums import BookingStatus
+from db.text import storable
 from db.unit_of_work import UnitOfWork
 from tools.booking import Customer
 from tools.errors import BookingNotFound
@@ -62,6 +63,8 @@ async def find_booking(
     same answer as a missing one, so references cannot be probed.
     """
     wanted = normalise(reference)
+    if storable(wanted) != wanted:  # NUL and the like: no reference holds them
+        raise BookingNotFound("That is not a booking reference.")
     query = select(Booking).where(Booking.booking_reference == wanted)
     if for_update:
         query = query.with_for_update()

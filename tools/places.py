@@ -198,6 +198,8 @@ class Gazetteer:
             main = self.airports[code]
             self._by_name[name_key] = Place(main.code, name_key.title(), (main,))
         self._names = list(self._by_name)
+        # Unknown names are looked up in every airport's name: normalise those names once.
+        self._airport_names = [(f" {_key(a.name)} ", a) for a in self.airports.values()]
 
     @staticmethod
     def _city_of(airports: list[Airport]) -> Place:
@@ -259,9 +261,7 @@ class Gazetteer:
             return None
         padded = f" {key} "
         candidates = [
-            Place(a.code, a.city, (a,))
-            for a in self.airports.values()
-            if padded in f" {_key(a.name)} "
+            Place(a.code, a.city, (a,)) for name, a in self._airport_names if padded in name
         ]
         return max(candidates, key=self._significance, default=None)
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import Any
 
-from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.messages import (
     AIMessage,
@@ -65,6 +65,17 @@ class OfflineTravelModel(BaseChatModel):
         del stop, run_manager, kwargs  # deterministic: nothing to stop, nothing to report
         return ChatResult(generations=[ChatGeneration(message=self.answer(messages))])
 
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        # Native async (no hop to a worker thread): the answer is a few microseconds of work.
+        del stop, run_manager, kwargs
+        return ChatResult(generations=[ChatGeneration(message=self.answer(messages))])
+
     def _stream(
         self,
         messages: list[BaseMessage],
@@ -73,6 +84,27 @@ class OfflineTravelModel(BaseChatModel):
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
         del stop, kwargs
+        for chunk in self._chunks(messages):
+            if run_manager is not None and chunk.message.content:
+                run_manager.on_llm_new_token(str(chunk.message.content), chunk=chunk)
+            yield chunk
+
+    async def _astream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        # Native async: the default runs `_stream` on a worker thread, one hop per word.
+        del stop, kwargs
+        for chunk in self._chunks(messages):
+            if run_manager is not None and chunk.message.content:
+                await run_manager.on_llm_new_token(str(chunk.message.content), chunk=chunk)
+            yield chunk
+
+    def _chunks(self, messages: list[BaseMessage]) -> Iterator[ChatGenerationChunk]:
+        """The answer as a model streams it: tool calls at once, words one by one."""
         reply = self.answer(messages)
         if reply.tool_calls:
             chunk = AIMessageChunk(
@@ -88,10 +120,7 @@ class OfflineTravelModel(BaseChatModel):
         words = str(reply.content).split(" ")
         for index, word in enumerate(words):
             piece = word if index == len(words) - 1 else f"{word} "
-            chunk = AIMessageChunk(content=piece)
-            if run_manager is not None:
-                run_manager.on_llm_new_token(piece, chunk=ChatGenerationChunk(message=chunk))
-            yield ChatGenerationChunk(message=chunk)
+            yield ChatGenerationChunk(message=AIMessageChunk(content=piece))
         yield ChatGenerationChunk(
             message=AIMessageChunk(content="", response_metadata={"model_name": MODEL_NAME})
         )

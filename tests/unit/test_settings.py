@@ -32,7 +32,10 @@ def test_secrets_never_show_in_repr(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "sk-live-abc" not in shown
 
 
-def test_production_refuses_missing_secrets() -> None:
+def test_production_refuses_missing_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Whatever the surrounding process exports (a web app made in-process sets one).
+    monkeypatch.delenv("CHAINLIT_AUTH_SECRET", raising=False)
+    monkeypatch.delenv("TRAVELHUB_TOKEN_KEYS", raising=False)
     with pytest.raises(ValidationError, match="unset: CHAINLIT_AUTH_SECRET, TRAVELHUB_TOKEN_KEYS"):
         Settings(TRAVELHUB_ENV="production", DATABASE_URL="postgresql://db/travel")
 

@@ -61,10 +61,16 @@ class Resilience:
     """Consecutive failed requests that open the circuit."""
     cooldown: float = 30.0
     """Seconds the circuit stays open before one trial request is let through."""
+    budget: float | None = None
+    """Seconds one request may take in all, attempts and waits included (None: no limit). No
+    wait starts that would end past it, and an attempt gets at most what is left of it, so a
+    provider that keeps failing is given up on, in its own words, before the turn's deadline."""
 
     def __post_init__(self) -> None:
         if self.timeout <= 0 or self.max_attempts < 1 or self.failure_threshold < 1:
             raise ValueError("timeout must be positive, max_attempts and failure_threshold >= 1.")
+        if self.budget is not None and self.budget <= 0:
+            raise ValueError("budget must be positive (or None for no limit).")
         if min(self.backoff_initial, self.backoff_max, self.jitter, self.cooldown) < 0:
             raise ValueError("Backoff, jitter and cooldown cannot be negative.")
 
@@ -274,6 +280,17 @@ class _StopOnLongRetryAfter(stop_base):
         )
 
 
+class _StopBeforeBudget(stop_base):
+    """Stop when the wait before the next attempt would end past the request's budget."""
+
+    def __init__(self, budget: float, elapsed: Callable[[], float]) -> None:
+        self._budget = budget
+        self._elapsed = elapsed
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        return self._elapsed() + retry_state.upcoming_sleep >= self._budget
+
+
 def retry_after_seconds(headers: httpx.Headers, *, now: datetime) -> float | None:
     """Seconds the provider asks us to wait: `Retry-After` (seconds or HTTP date), else Duffel's
     `ratelimit-reset` (HTTP date, or epoch seconds); None when neither says anything usable."""
@@ -324,6 +341,7 @@ class ResilientClient:
         self._base_url = base_url.rstrip("/")
         self._settings = resilience or Resilience()
         self._sleep = sleep
+        self._clock = clock
         self._now = now
         self._backoff = wait_exponential_jitter(
             multiplier=self._settings.backoff_initial,
@@ -402,10 +420,17 @@ class ResilientClient:
                 self._settings.max_attempts, delay,
             )  # fmt: skip
 
+        started = self._clock()
+
+        def elapsed() -> float:
+            return self._clock() - started
+
+        budget = self._settings.budget
         retrying = AsyncRetrying(
             stop=stop_any(
                 stop_after_attempt(self._settings.max_attempts),
                 _StopOnLongRetryAfter(self._settings.max_retry_after),
+                *([] if budget is None else [_StopBeforeBudget(budget, elapsed)]),
             ),
             wait=self._wait,
             retry=retry_if_exception_type(_Transient),
@@ -416,7 +441,11 @@ class ResilientClient:
         try:
             async for attempt in retrying:
                 with attempt:
-                    return await self._attempt(request)
+                    timeout = self._settings.timeout
+                    if budget is not None:
+                        # Never below a few milliseconds: httpx reads 0 as "no time at all".
+                        timeout = max(min(timeout, budget - elapsed()), 0.01)
+                    return await self._attempt(request, timeout=timeout)
         except _Unconfirmed as unconfirmed:
             raise self._outcome_unknown(request, str(unconfirmed), unconfirmed.response) from None
         except _Transient as gave_up:
@@ -460,7 +489,7 @@ class ResilientClient:
             return problem.retry_after  # the provider said how long; trust it over our guess
         return self._backoff(state)
 
-    async def _attempt(self, request: _Request) -> httpx.Response:
+    async def _attempt(self, request: _Request, *, timeout: float) -> httpx.Response:
         try:
             response = await self._client.request(
                 request.method,
@@ -469,7 +498,7 @@ class ResilientClient:
                 params=request.params,
                 json=request.json,
                 data=request.form,
-                timeout=self._settings.timeout,
+                timeout=timeout,
             )
         except _NEVER_SENT as exc:
             trouble = _Trouble.DOWN if isinstance(exc, httpx.ConnectError) else _Trouble.SLOW

@@ -1,0 +1,95 @@
+"""What the hostile-input tests share: the web app, session tokens, a database per module and
+an event loop that outlives one call (the services' pools are bound to it)."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import pkgutil
+import uuid
+from collections.abc import Awaitable, Iterator
+from typing import TypeVar
+
+import pytest
+from fastapi import FastAPI
+
+from agent.accounts import Traveller
+from tests.conftest import create_database, drop_database
+
+T = TypeVar("T")
+AUTH_SECRET = "hostile-tests-only-" + "s3cr3t" * 8
+"""Signs the Chainlit session tokens of these tests (never a real deployment's secret)."""
+
+
+@pytest.fixture(scope="session")
+def auth_secret() -> Iterator[str]:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CHAINLIT_AUTH_SECRET", AUTH_SECRET)
+        yield AUTH_SECRET
+
+
+@pytest.fixture(scope="session")
+def web_app(auth_secret: str) -> FastAPI:
+    """The real web app, Chainlit mounted: made once, because Chainlit's own app is a
+    process-wide object that takes no more middleware once it has served a request."""
+    del auth_secret
+    from agent.web import create_app
+
+    return create_app()
+
+
+def token_for(traveller: Traveller) -> str:
+    """A Chainlit session token for `traveller`, shaped as the app's login makes it."""
+    from chainlit.auth.jwt import create_jwt
+    from chainlit.user import User
+
+    role = "admin" if traveller.is_admin else "user"
+    metadata = {"tenant_id": str(traveller.tenant_id), "user_id": str(traveller.user_id)}
+    return create_jwt(User(identifier=traveller.email, metadata={**metadata, "role": role}))
+
+
+@pytest.fixture(scope="session")
+def project_loaded(web_app: FastAPI) -> None:
+    """Every module of the project imported (the chat app's too, which only the web app
+    loads): Hypothesis mixes constants from the loaded project modules into what it draws,
+    so examples are the same whichever tests ran first in the session."""
+    del web_app
+    for package in ("agent", "tools", "db"):
+        root = importlib.import_module(package)
+        for found in pkgutil.walk_packages(root.__path__, f"{package}."):
+            if not found.name.endswith(".__main__"):  # that one runs the command line
+                importlib.import_module(found.name)
+
+
+@pytest.fixture(scope="module")
+def module_database(server_url: str, template_database: str) -> Iterator[str]:
+    """Owner URL of a migrated database shared by one module's tests (they build one world
+    and probe it many times; each test checks it leaves the world as it found it)."""
+    name = f"th_hostile_{uuid.uuid4().hex[:12]}"
+    url = create_database(server_url, name, template=template_database)
+    yield url
+    drop_database(server_url, name)
+
+
+class Loop:
+    """One event loop for a module: async services built in it stay usable between the
+    synchronous steps (the CLI runs its own `asyncio.run` in between)."""
+
+    def __init__(self) -> None:
+        self._runner = asyncio.Runner()
+
+    def run(self, work: Awaitable[T]) -> T:
+        async def wrapped() -> T:
+            return await work
+
+        return self._runner.run(wrapped())
+
+    def close(self) -> None:
+        self._runner.close()
+
+
+@pytest.fixture(scope="module")
+def loop() -> Iterator[Loop]:
+    running = Loop()
+    yield running
+    running.close()
