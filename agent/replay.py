@@ -71,7 +71,10 @@ async def replay(conversations: Conversations, owner: Traveller, thread_id: str)
                     "SELECT m.created_at, m.role, m.content, m.tool_calls, m.tool_name,"
                     " m.tool_call_id, m.model_name, m.latency_ms FROM chat_messages m"
                     " JOIN chat_sessions s ON s.id = m.session_id"
-                    " WHERE s.thread_id = :thread ORDER BY m.created_at, m.id"
+                    # Never older than their session (a day's margin for a clock set back).
+                    " WHERE s.thread_id = :thread"
+                    " AND m.created_at >= s.created_at - interval '1 day'"
+                    " ORDER BY m.created_at, m.id"
                 ),
                 {"thread": uuid.UUID(thread_id)},
             )

@@ -221,10 +221,14 @@ class TravelDataLayer(BaseDataLayer):
             messages = (
                 await connection.execute(
                     text(
+                        # Never older than their session (a day's margin for a clock set
+                        # back): the monthly partitions before it are not read at all.
                         "SELECT id, created_at, role, content, tool_name, attributes"
-                        " FROM chat_messages WHERE session_id = :id ORDER BY created_at, id"
+                        " FROM chat_messages WHERE session_id = :id"
+                        " AND created_at >= CAST(:since AS timestamptz) - interval '1 day'"
+                        " ORDER BY created_at, id"
                     ),
-                    {"id": session[0]},
+                    {"id": session[0], "since": session[2]},
                 )
             ).all()
         steps = [self._step(thread_id, email, *row) for row in messages if row[3]]
