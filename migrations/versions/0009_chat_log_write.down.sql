@@ -1,0 +1,3 @@
+DROP FUNCTION IF EXISTS chat_log_write(uuid, boolean, uuid[], uuid[], uuid[], text[], text[],
+    jsonb[], text[], text[], text[], integer[], integer[], integer[], jsonb[], uuid[], uuid[],
+    uuid[], uuid[], text[], jsonb[]);
