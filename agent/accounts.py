@@ -13,7 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from agent.passwords import hash_password, password_matches
 from agent.token_cipher import TokenCipher
-from db.analytics import event, record_events
+from db.analytics import event_row, record_events
 from db.ids import new_id
 from db.models import User
 from db.models.enums import EventType, UserRole
@@ -140,7 +140,7 @@ async def _logged_in(
         await connection.execute(
             text("UPDATE users SET last_login_at = now() WHERE id = :id"), {"id": traveller.user_id}
         )
-        login = event(
+        login = event_row(
             EventType.USER_LOGGED_IN,
             tenant=traveller.tenant_id,
             user=traveller.user_id,
@@ -176,7 +176,7 @@ async def create_account(
              "hashed": hash_password(password) if password else None,
              "role": (UserRole.ADMIN if admin else UserRole.USER).value},
         )  # fmt: skip
-        signed_up = event(EventType.USER_SIGNED_UP, tenant=tenant_id, user=user_id)
+        signed_up = event_row(EventType.USER_SIGNED_UP, tenant=tenant_id, user=user_id)
         await record_events(connection, [signed_up])
         await uow.commit()
     row = await lookup_account(sessions, address)
@@ -288,7 +288,7 @@ async def record_consent(
             ),
             {"id": traveller.user_id, "marketing": marketing},
         )
-        consent = event(
+        consent = event_row(
             EventType.CONSENT_CHANGED,
             tenant=traveller.tenant_id,
             user=traveller.user_id,

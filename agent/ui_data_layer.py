@@ -32,7 +32,7 @@ from sqlalchemy import text
 
 from agent.accounts import lookup_account
 from agent.bootstrap import Services
-from db.analytics import event, record_events
+from db.analytics import event_row, record_events
 from db.ids import new_id
 from db.models.enums import EventType
 from db.text import storable
@@ -386,7 +386,7 @@ class TravelDataLayer(BaseDataLayer):
             ).first()
             if row is None:
                 return False
-            given = event(
+            given = event_row(
                 EventType.FEEDBACK_GIVEN,
                 tenant=tenant,
                 user=row[1],

@@ -1,4 +1,4 @@
-"""Writing analytics events from raw SQL paths, in the caller's transaction."""
+"""Analytics event rows, and writing them from raw SQL paths in the caller's transaction."""
 
 from __future__ import annotations
 
@@ -15,27 +15,8 @@ from db.models.enums import EventType
 
 INSERT_EVENT = text(
     "INSERT INTO analytics_events (id, tenant_id, user_id, session_id, event_type, properties)"
-    " VALUES (:id, :tenant, :user, :session, :type, CAST(:properties AS jsonb))"
+    " VALUES (:id, :tenant_id, :user_id, :session_id, :event_type, CAST(:properties AS jsonb))"
 )
-
-
-def event(
-    kind: EventType,
-    *,
-    tenant: uuid.UUID,
-    user: uuid.UUID | None = None,
-    session: uuid.UUID | None = None,
-    properties: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """The parameters of one event row for INSERT_EVENT."""
-    return {
-        "id": new_id(),
-        "tenant": tenant,
-        "user": user,
-        "session": session,
-        "type": kind.value,
-        "properties": json.dumps(properties or {}),
-    }
 
 
 def event_row(
@@ -46,7 +27,7 @@ def event_row(
     session: uuid.UUID | None = None,
     properties: dict[str, Any] | None = None,
 ) -> EventRow:
-    """One event as the chat log writes it."""
+    """One analytics event row: for the chat log, or `record_events` in a transaction."""
     return EventRow(
         id=new_id(),
         tenant_id=tenant,
@@ -57,7 +38,7 @@ def event_row(
     )
 
 
-async def record_events(connection: AsyncConnection, events: list[dict[str, Any]]) -> None:
+async def record_events(connection: AsyncConnection, events: list[EventRow]) -> None:
     """Insert the events in one statement (nothing for none); the caller commits."""
     if events:
-        await connection.execute(INSERT_EVENT, events)
+        await connection.execute(INSERT_EVENT, [row._asdict() for row in events])

@@ -13,12 +13,13 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from agent.accounts import Traveller, traveller_by_email
+from agent.accounts import Traveller
 from agent.bootstrap import DatabaseUrls, Services, build_services
 from agent.settings import Settings
 from agent.turns import TurnResult
 from db.urls import RUNTIME_ROLE, libpq_url, parse
 from tests.faults.proxy import Address
+from tests.integration.agent_world import traveller as traveller  # the one way tests make one
 
 RECOVERY_SECONDS = 5.0
 """The issue's bound: the turn after a fault succeeds within this long, untouched by anyone."""
@@ -42,10 +43,6 @@ async def running(owner: str, runtime: str, **settings: Any) -> AsyncIterator[Se
         yield built
     finally:
         await built.aclose()
-
-
-async def traveller(services: Services, email: str = "ada@example.com") -> Traveller:
-    return await traveller_by_email(services.sessions, "default", email, create=True)
 
 
 @dataclass
