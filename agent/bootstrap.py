@@ -249,7 +249,6 @@ async def build_services(settings: Settings, urls: DatabaseUrls | None = None) -
         flights=inventory.flights,
         hotels=inventory.hotels,
         cache=cache,
-        sessions=sessions,
         gazetteer=gazetteer(),
         today=partial(local_today, now=utc_now),
         analytics=chat_log,

@@ -88,8 +88,8 @@ async def run(searches: int, stampede: int) -> dict[str, Any]:
             redis_prefix=f"bench:{uuid.uuid4().hex}",
         )
         service = SearchService(
-            flights=flights, hotels=Hotels(), cache=cache, sessions=sessions,
-            gazetteer=gazetteer(), today=lambda _zone: date.today(),
+            flights=flights, hotels=Hotels(), cache=cache, gazetteer=gazetteer(),
+            today=lambda _zone: date.today(), analytics=None,
         )  # fmt: skip
         searcher = Searcher(tenant_id=await resolve_tenant(sessions, "default"))
         tiers: dict[str, list[float]] = {"provider": [], "db": [], "redis": []}
@@ -102,9 +102,9 @@ async def run(searches: int, stampede: int) -> dict[str, Any]:
                 tiers[tier].append(ms)
         # The database tier alone: a fresh cache object with no Redis in front.
         db_only = SearchService(
-            flights=flights, hotels=Hotels(), sessions=sessions, gazetteer=gazetteer(),
+            flights=flights, hotels=Hotels(), gazetteer=gazetteer(),
             cache=SearchCache(sessions=sessions, redis=None, db_ttl=timedelta(minutes=10)),
-            today=lambda _zone: date.today(),
+            today=lambda _zone: date.today(), analytics=None,
         )  # fmt: skip
         for number in range(searches):
             tier, ms = await _timed(db_only, _query(number), searcher)

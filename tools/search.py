@@ -11,15 +11,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Literal, Protocol
 
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel.ext.asyncio.session import AsyncSession
-
 from db.analytics import event_row
 from db.chat_log import EventRow
-from db.models import AnalyticsEvent
 from db.models.enums import EventType
-from db.unit_of_work import UnitOfWork
 from tools.cache import SearchCache, Tier
 from tools.cache_key import cache_key
 from tools.errors import InvalidSearch
@@ -67,26 +61,23 @@ class SearchService:
         flights: FlightProvider,
         hotels: HotelProvider,
         cache: SearchCache,
-        sessions: async_sessionmaker[AsyncSession],
         gazetteer: Gazetteer,
         today: Callable[[str], date],
-        record_analytics: bool = True,
-        analytics: EventSink | None = None,
+        analytics: EventSink | None,
     ) -> None:
         self._flights = flights
         self._hotels = hotels
         self._cache = cache
-        self._sessions = sessions
         self.places = gazetteer
         self._today = today
-        self._record_analytics = record_analytics
         self._analytics = analytics
+        """Where each search's event goes (None: nowhere, a benchmark's baseline)."""
         """Today's date in a time zone (an airport's), so "past" means past where you leave."""
 
     def without_analytics(self) -> SearchService:
         """The same service, recording no analytics events (a benchmark's baseline)."""
         quiet = copy.copy(self)
-        quiet._record_analytics = False
+        quiet._analytics = None
         return quiet
 
     async def search_flights(
@@ -188,7 +179,7 @@ class SearchService:
         count: int,
         query: dict[str, Any],
     ) -> None:
-        if not self._record_analytics:
+        if self._analytics is None:
             return
         properties = {
             "kind": kind,
@@ -197,36 +188,19 @@ class SearchService:
             "result_count": count,
             "query": query,
         }
-        if self._analytics is not None:
-            # Written after the reply, with the turn's own rows when it is quick enough.
-            self._analytics.post(
-                searcher.tenant_id,
-                [
-                    event_row(
-                        EventType.SEARCH_PERFORMED,
-                        tenant=searcher.tenant_id,
-                        user=searcher.user_id,
-                        session=searcher.session_id,
-                        properties=properties,
-                    )
-                ],
-            )
-            return
-        event = AnalyticsEvent(
-            tenant_id=searcher.tenant_id,
-            user_id=searcher.user_id,
-            session_id=searcher.session_id,
-            event_type=EventType.SEARCH_PERFORMED,
-            properties=properties,
+        # Written after the reply, with the turn's own rows when it is quick enough.
+        self._analytics.post(
+            searcher.tenant_id,
+            [
+                event_row(
+                    EventType.SEARCH_PERFORMED,
+                    tenant=searcher.tenant_id,
+                    user=searcher.user_id,
+                    session=searcher.session_id,
+                    properties=properties,
+                )
+            ],
         )
-        async with UnitOfWork(self._sessions, tenant_id=searcher.tenant_id) as uow:
-            # Analytics only: losing the last few on a crash is acceptable, waiting for the
-            # disk on every search is not.
-            await (await uow.session.connection()).execute(
-                text("SET LOCAL synchronous_commit = off")
-            )
-            uow.session.add(event)
-            await uow.commit()
 
 
 class EventSink(Protocol):

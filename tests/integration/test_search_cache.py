@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
-from db.engine import create_app_engine
+from db.chat_log import ChatLog
+from db.engine import create_app_engine, create_checkpoint_pool
 from db.unit_of_work import tenant_sessionmaker
 from tests import factories
 from tests.redis_server import RedisServer
@@ -92,22 +93,31 @@ class World:
             redis_prefix=f"test:{uuid.uuid4().hex}",
             redis_retry_after=0.2,
         )
+        # Search events go through the chat log, as in the app.
+        self.pool = create_checkpoint_pool(runtime_database, min_size=0, max_size=2)
+        self.chat_log = ChatLog(self.pool)
         self.search = SearchService(
             flights=self.flights,
             hotels=self.hotels,
             cache=self.cache,
-            sessions=self.sessions,
             gazetteer=gazetteer(),
             today=lambda _zone: TODAY,
+            analytics=self.chat_log,
         )
 
+    async def open(self) -> None:
+        await self.pool.open(wait=True)
+
     async def close(self) -> None:
+        await self.chat_log.aclose()
+        await self.pool.close()
         await self.engine.dispose()
 
 
 @pytest.fixture
 async def world(runtime_database: str, redis: Redis) -> AsyncIterator[World]:
     built = World(runtime_database, redis)
+    await built.open()
     yield built
     await built.close()
 
@@ -170,6 +180,7 @@ async def test_fifty_identical_searches_call_the_provider_once(
     runtime_database: str, redis: Redis, searcher: Searcher
 ) -> None:
     world = World(runtime_database, redis, delay=0.3)
+    await world.open()
     try:
         tiers = await asyncio.gather(*(_flights(world, searcher) for _ in range(50)))
     finally:
@@ -187,6 +198,8 @@ async def test_two_processes_share_one_provider_call(
         World(runtime_database, None, delay=0.3),
         World(runtime_database, None, delay=0.3),
     )
+    await first.open()
+    await second.open()
     try:
         tiers = await asyncio.gather(
             *(_flights(world, searcher) for world in (first, second) for _ in range(10))
@@ -205,6 +218,7 @@ async def test_redis_stopping_and_coming_back(
     server.start()
     client = Redis.from_url(server.url, socket_timeout=0.5, socket_connect_timeout=0.5)
     world = World(runtime_database, client)
+    await world.open()
     try:
         assert await _flights(world, searcher) == "provider"
         assert await _flights(world, searcher) == "redis"
@@ -232,9 +246,10 @@ async def test_every_search_is_an_analytics_event(
     await _flights(world, searcher)
     await _flights(world, searcher)
     results = await world.search.search_hotels(STAY, HotelFilters(), searcher=searcher)
+    await world.chat_log.aclose()  # written after the reply: all of it by now
     rows = owner.execute(
         "SELECT tenant_id, user_id, properties FROM analytics_events"
-        " WHERE event_type = 'search_performed' ORDER BY created_at"
+        " WHERE event_type = 'search_performed' ORDER BY created_at, id"
     ).fetchall()
     assert [(r[0], r[1]) for r in rows] == [(searcher.tenant_id, searcher.user_id)] * 3
     assert [r[2]["tier"] for r in rows] == ["provider", "redis", "provider"]
