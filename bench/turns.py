@@ -39,15 +39,6 @@ async def run(turns: int) -> dict[str, Any]:
             day = (date.today() + timedelta(days=40)).isoformat()
             message = SAID.format(day=day)
             await services.conversations.turn(traveller, message)  # warm the search cache
-            # Both sides hold the same conversations: a few turns on a new thread each.
-            full: list[float] = []
-            while len(full) < turns:
-                thread: str | None = None
-                for _ in range(TURNS_PER_CONVERSATION):
-                    started = time.perf_counter()
-                    result = await services.conversations.turn(traveller, message, thread_id=thread)
-                    full.append((time.perf_counter() - started) * 1000)
-                    thread = result.thread_id
             # The same graph and tools, on an in-memory checkpointer, writing nothing at all.
             bare_graph = build_graph(OfflineTravelModel()).compile(checkpointer=InMemorySaver())
             quiet_search = services.search.without_analytics()
@@ -55,8 +46,18 @@ async def run(turns: int) -> dict[str, Any]:
                 services.conversations.context(traveller, str(new_id()), new_id()),
                 desk=dataclasses.replace(services.desk, search=quiet_search),
             )
+            # Both sides hold the same conversations, a few turns on a new thread each, and
+            # take turns conversation by conversation: a machine slowing down or speeding up
+            # mid-run weighs on both alike.
+            full: list[float] = []
             bare: list[float] = []
-            while len(bare) < turns:
+            while len(full) < turns:
+                thread: str | None = None
+                for _ in range(TURNS_PER_CONVERSATION):
+                    started = time.perf_counter()
+                    result = await services.conversations.turn(traveller, message, thread_id=thread)
+                    full.append((time.perf_counter() - started) * 1000)
+                    thread = result.thread_id
                 config: Any = {"configurable": {"thread_id": str(new_id())}}
                 for _ in range(TURNS_PER_CONVERSATION):
                     started = time.perf_counter()

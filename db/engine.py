@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import select
 from typing import Any
 
 import psycopg
@@ -55,6 +56,12 @@ class SweepingPool(AsyncConnectionPool[AsyncConnection[Any]]):
     """A psycopg pool that checks a connection before lending it and, on finding one dead,
     checks all the others at once.
 
+    The check costs no round trip while nothing has arrived on the connection's socket since
+    it was last used: an idle connection hears nothing from a live server, while a server
+    going away (a restart, a terminated backend, a reset) leaves a message or the end of the
+    stream there. Only then is the connection asked to answer. (A round trip per loan was four
+    per turn, about a millisecond under load.)
+
     psycopg_pool's own `check=` finds dead connections one at a time, backing off 1 s, 2 s,
     4 s... between them: after a server restart, a pool with five idle connections took 15 s
     to lend a live one (measured here). One dead connection means the server went away, and
@@ -63,6 +70,8 @@ class SweepingPool(AsyncConnectionPool[AsyncConnection[Any]]):
 
     async def getconn(self, timeout: float | None = None) -> AsyncConnection[Any]:
         connection = await super().getconn(timeout)
+        if not _heard_from(connection):
+            return connection
         try:
             await self.check_connection(connection)
         except psycopg.Error:
@@ -73,6 +82,17 @@ class SweepingPool(AsyncConnectionPool[AsyncConnection[Any]]):
             await self.putconn(connection)
             raise
         return connection
+
+
+def _heard_from(connection: AsyncConnection[Any]) -> bool:
+    """Whether anything (a closing notice, the end of the stream) waits on an idle connection."""
+    if connection.closed:
+        return True
+    try:
+        readable, _, _ = select.select([connection.fileno()], [], [], 0)
+    except (OSError, ValueError, psycopg.Error):
+        return True
+    return bool(readable)
 
 
 def create_checkpoint_pool(url: str, *, min_size: int, max_size: int) -> AsyncConnectionPool[Any]:

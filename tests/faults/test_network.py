@@ -109,6 +109,9 @@ async def test_broken_connections_cost_the_turn_caught_in_them_only(
         thread = first.thread_id
 
         cut_idle = cut()  # between turns: every pooled connection is broken, unseen
+        # The proxy shares this event loop: let it put the RSTs / FINs on the wire before
+        # the next turn, as the network would have delivered them between two turns.
+        await asyncio.sleep(0.05)
         between, between_seconds = await tally.turn(
             services, ada, "Flights from London to Oslo in 3 weeks", thread
         )

@@ -142,11 +142,13 @@ async def app_waits_on_a_lock(owner: str, *, within: float = 10.0) -> None:
 
 
 async def terminate_app_connections(owner: str) -> int:
-    """pg_terminate_backend on every connection of the app's role to this database."""
+    """pg_terminate_backend on every connection of the app's role to this database, each
+    waited for (5 s at most) until its backend has exited, as an operator's kill has landed
+    by the time anyone notices."""
     async with await owner_connection(owner) as connection:
         row = await (
             await connection.execute(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                "SELECT count(pg_terminate_backend(pid, 5000)) FROM pg_stat_activity"
                 " WHERE datname = current_database() AND usename = %s",
                 (RUNTIME_ROLE,),
             )
