@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Index, Text, UniqueConstraint, text
+from sqlalchemy import ForeignKeyConstraint, Index, Text, UniqueConstraint, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
@@ -35,7 +35,9 @@ class ChatSession(SQLModel, table=True):
             text("updated_at DESC"),
             postgresql_where=text("deleted_at IS NULL"),
         ),
-        Index("ix_chat_sessions_tenant_id", "tenant_id"),
+        # What the log tables' composite foreign keys reference (migration 0010); it also
+        # serves lookups by tenant.
+        UniqueConstraint("tenant_id", "id", name="uq_chat_sessions_tenant_id_id"),
     )
 
     id: uuid.UUID = id_field()
@@ -72,13 +74,21 @@ class ChatMessage(SQLModel, table=True):
             postgresql_using="gin",
             postgresql_where=text("attributes ? 'ui_ids'"),
         ),
+        # The session of the row's own tenant: one check per row, not one on the session and
+        # one on the (shared, hot) tenant row.
+        ForeignKeyConstraint(
+            ["tenant_id", "session_id"],
+            ["chat_sessions.tenant_id", "chat_sessions.id"],
+            name="fk_chat_messages_session",
+            ondelete="CASCADE",
+        ),
         {"postgresql_partition_by": "RANGE (created_at)"},
     )
 
     id: uuid.UUID = id_field()
     created_at: datetime | None = created_at_field(primary_key=True)
-    tenant_id: uuid.UUID = tenant_field()
-    session_id: uuid.UUID = fk_field("chat_sessions.id", ondelete="CASCADE", nullable=False)
+    tenant_id: uuid.UUID = Field(nullable=False)
+    session_id: uuid.UUID = Field(nullable=False)
     role: MessageRole = enum_field(MessageRole, length=20)
     content: str = Field(default="", sa_type=Text, sa_column_kwargs={"server_default": ""})
     tool_calls: list[dict[str, Any]] | None = Field(default=None, sa_type=JSONB)

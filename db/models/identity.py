@@ -56,7 +56,9 @@ class User(UserBase, table=True):
             unique=True,
             postgresql_where=text("deleted_at IS NULL"),
         ),
-        Index("ix_users_tenant_id", "tenant_id"),
+        # What the log tables' composite foreign keys reference (migration 0010); it also
+        # serves lookups by tenant.
+        UniqueConstraint("tenant_id", "id", name="uq_users_tenant_id_id"),
         Index("ix_users_deleted_at", "deleted_at", postgresql_where=text("deleted_at IS NOT NULL")),
     )
 
