@@ -1,18 +1,18 @@
 """The write path of the chat log: every turn's messages and events, group-committed.
 
 A turn's rows used to cost a transaction of five statements of their own. Here concurrent turns
-share one: whatever is waiting when the writer gets a connection goes in one transaction, one
-statement per tenant (migration 0009's `chat_log_write`), several tenants' pipelined (one
-network round trip). A lone turn pays one round trip; two hundred concurrent turns pay a
-handful. A durable write returns only once
-its rows are committed, so a reply the traveller saw is never lost. Analytics that no reply
-waits on (`post`) ride along with the next flush, or go alone after `linger_seconds`, with
-`synchronous_commit = off`; `aclose` writes what is left, so shutdown loses nothing.
+share one: whatever is waiting when a transaction can start is shared among the transactions
+free to start (`in_flight`), each one statement for every tenant's rows (migration 0011's
+`chat_log_write`), one network round trip. A lone turn pays one round trip; two hundred
+concurrent turns pay a handful. A durable write returns only once its rows are committed, so a
+reply the traveller saw is never lost. Analytics that no reply waits on (`post`) ride along
+with the next flush, or go alone after `linger_seconds`, with `synchronous_commit = off`;
+`aclose` writes what is left, so shutdown loses nothing.
 
 Rows are tenant data under row-level security: each tenant's rows are written after setting
-that tenant in the transaction (the function does). COPY would be faster still, but PostgreSQL
-refuses COPY FROM into a table with row-level security, so the rows go as arrays through one
-`unnest` per table.
+that tenant in the transaction (the function does, tenant by tenant). COPY would be faster
+still, but PostgreSQL refuses COPY FROM into a table with row-level security, so the rows go as
+arrays through one `unnest` per table.
 """
 
 from __future__ import annotations
@@ -20,12 +20,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
 log = logging.getLogger(__name__)
@@ -63,14 +61,14 @@ class EventRow(NamedTuple):
     """JSON text."""
 
 
-# Migration 0009's function: one tenant's messages and events in one statement, the rows as
-# one array per column. Binary parameters: psycopg's text format escapes every quote of the JSON
-# contents in Python, 6x slower.
+# Migration 0011's function: every tenant's messages and events in one statement, the rows as
+# one array per column, each row with the tenant its writer claimed. Binary parameters:
+# psycopg's text format escapes every quote of the JSON contents in Python, 6x slower.
 WRITE = (
-    "SELECT chat_log_write(%b::uuid, %b::boolean, %b::uuid[], %b::uuid[], %b::uuid[],"
+    "SELECT chat_log_write(%b::boolean, %b::uuid[], %b::uuid[], %b::uuid[], %b::uuid[],"
     " %b::text[], %b::text[], %b::jsonb[], %b::text[], %b::text[], %b::text[], %b::int[],"
     " %b::int[], %b::int[], %b::jsonb[], %b::uuid[], %b::uuid[], %b::uuid[], %b::uuid[],"
-    " %b::text[], %b::jsonb[])"
+    " %b::uuid[], %b::text[], %b::jsonb[])"
 )
 MESSAGE_WIDTH, EVENT_WIDTH = len(MessageRow._fields), len(EventRow._fields)
 
@@ -101,6 +99,8 @@ class ChatLog:
     _writer: asyncio.Task[None] | None = None
     _flushing: set[asyncio.Task[None]] = field(default_factory=set)
     _slots: asyncio.Semaphore | None = None
+    _busy: int = 0
+    """Transactions in flight."""
     _closing: bool = False
 
     async def write(
@@ -146,8 +146,16 @@ class ChatLog:
                         pass
                 # Whatever arrives while every transaction is busy joins the next one.
                 await slots.acquire()
-                batch, self._waiting = self._waiting, []
-                self._urgent.clear()
+                # Shared among the transactions free to start now: the server works on
+                # them side by side, and the first to commit lets its turns go on (build
+                # their next rows here) while the others are still being written.
+                free = self.in_flight - self._busy
+                self._busy += 1
+                share = -(-len(self._waiting) // free)
+                batch = self._waiting[:share]
+                del self._waiting[:share]
+                if not any(entry.committed is not None for entry in self._waiting):
+                    self._urgent.clear()
                 flushing = asyncio.get_running_loop().create_task(self._flush(batch, slots))
                 self._flushing.add(flushing)
                 flushing.add_done_callback(self._flushing.discard)
@@ -158,6 +166,7 @@ class ChatLog:
         try:
             await self._write_batch(batch)
         finally:
+            self._busy -= 1
             slots.release()
 
     async def _write_batch(self, batch: list[_Entry]) -> None:
@@ -182,39 +191,18 @@ class ChatLog:
             _settle(batch, None)
 
     async def _commit(self, batch: list[_Entry]) -> None:
-        by_tenant: dict[uuid.UUID, list[_Entry]] = defaultdict(list)
-        for entry in batch:
-            by_tenant[entry.tenant_id].append(entry)
         durable = any(entry.committed is not None for entry in batch)
+        messages = [(entry.tenant_id, *row) for entry in batch for row in entry.messages]
+        events = [(entry.tenant_id, *row) for entry in batch for row in entry.events]
+        params = (
+            durable,
+            *_columns(messages, 1 + MESSAGE_WIDTH),
+            *_columns(events, 1 + EVENT_WIDTH),
+        )
         async with self.pool.connection() as connection:
-            await _write(connection, by_tenant, durable=durable)
+            # One statement, its own transaction (the pool is in autocommit), every tenant's.
+            await connection.execute(WRITE, params)
         self.transactions += 1
-
-
-async def _write(
-    connection: AsyncConnection[Any],
-    by_tenant: dict[uuid.UUID, list[_Entry]],
-    *,
-    durable: bool,
-) -> None:
-    calls = [
-        (tenant_id, durable, *_tenant_columns(by_tenant[tenant_id]))
-        for tenant_id in sorted(by_tenant)  # one order everywhere: fewer lock waits
-    ]
-    if len(calls) == 1:
-        # The common case: one statement, its own transaction (the pool is in autocommit).
-        await connection.execute(WRITE, calls[0])
-        return
-    # Several tenants: one transaction still, pipelined (BEGIN, the calls, COMMIT together).
-    async with connection.pipeline(), connection.transaction():
-        for call in calls:
-            await connection.execute(WRITE, call)
-
-
-def _tenant_columns(entries: list[_Entry]) -> list[list[Any]]:
-    messages = [row for entry in entries for row in entry.messages]
-    events = [row for entry in entries for row in entry.events]
-    return [*_columns(messages, MESSAGE_WIDTH), *_columns(events, EVENT_WIDTH)]
 
 
 def _columns(rows: Iterable[tuple[Any, ...]], width: int) -> list[list[Any]]:

@@ -1,0 +1,23 @@
+"""The chat log writes every tenant's rows of a group commit in one statement.
+
+Revision ID: 0011_chat_log_write_all_tenants
+Revises: 0010_log_keys_with_tenant
+Create Date: 2026-11-28
+"""
+
+from __future__ import annotations
+
+from migrations.sql import run_sql_file
+
+revision: str = "0011_chat_log_write_all_tenants"
+down_revision: str | None = "0010_log_keys_with_tenant"
+branch_labels: str | None = None
+depends_on: str | None = None
+
+
+def upgrade() -> None:
+    run_sql_file(__file__, "up")
+
+
+def downgrade() -> None:
+    run_sql_file(__file__, "down")
