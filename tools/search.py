@@ -70,9 +70,9 @@ class SearchService:
         self._cache = cache
         self.places = gazetteer
         self._today = today
+        """Today's date in a time zone (an airport's), so "past" means past where you leave."""
         self._analytics = analytics
         """Where each search's event goes (None: nowhere, a benchmark's baseline)."""
-        """Today's date in a time zone (an airport's), so "past" means past where you leave."""
 
     def without_analytics(self) -> SearchService:
         """The same service, recording no analytics events (a benchmark's baseline)."""
