@@ -7,6 +7,8 @@ Create Date: 2026-11-28
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from migrations.sql import run_sql_file
 
 revision: str = "0011_chat_log_write_all_tenants"
@@ -20,4 +22,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    run_sql_file(__file__, "down")
+    run_sql_file(__file__, "down")  # drops this revision's function
+    # and brings back 0009's, from the one file that defines it.
+    run_sql_file(str(Path(__file__).with_name("0009_chat_log_write.py")), "up")
