@@ -148,10 +148,13 @@ class ChatLog:
                 await slots.acquire()
                 # Shared among the transactions free to start now: the server works on
                 # them side by side, and the first to commit lets its turns go on (build
-                # their next rows here) while the others are still being written.
+                # their next rows here) while the others are still being written. Only
+                # turns waiting on a commit are worth a transaction of their own: analytics
+                # ride along with them.
                 free = self.in_flight - self._busy
                 self._busy += 1
-                share = -(-len(self._waiting) // free)
+                awaited = sum(entry.committed is not None for entry in self._waiting)
+                share = -(-len(self._waiting) // max(1, min(free, awaited)))
                 batch = self._waiting[:share]
                 del self._waiting[:share]
                 if not any(entry.committed is not None for entry in self._waiting):

@@ -126,3 +126,14 @@ def test_the_tenant_setting_ends_with_its_transaction(owner: Any, app_connection
 def test_the_runtime_role_cannot_read_the_daily_metrics(app_connection: Any) -> None:
     with pytest.raises(psycopg.errors.InsufficientPrivilege), app_connection.transaction():
         app_connection.execute("SELECT * FROM mv_daily_metrics")
+
+
+def test_the_tenant_lookup_is_inlined_into_each_statement(app_connection: Any) -> None:
+    """Policies ask `(SELECT current_tenant_id())`: an expression, not a function to plan."""
+    with app_connection.transaction():
+        _as_tenant(app_connection, uuid.uuid4())
+        plan = "\n".join(
+            row[0] for row in app_connection.execute("EXPLAIN (VERBOSE) SELECT id FROM bookings")
+        )
+    assert "current_setting('app.current_tenant_id'" in plan
+    assert "current_tenant_id()" not in plan
