@@ -1,23 +1,220 @@
-"""LangGraph's PostgreSQL checkpointer, with as many calls in flight as its pool has connections.
+"""LangGraph's PostgreSQL checkpointer, shaped for our turns.
 
-`AsyncPostgresSaver` takes one asyncio lock around every call, even over a pool, so fifty
-concurrent conversations checkpoint one after another (reported upstream). Over a pool each call
-has its own connection, so a semaphore sized to the pool is all the exclusion needed.
+Three things on top of `AsyncPostgresSaver`:
+
+- As many calls in flight as its pool has connections. `AsyncPostgresSaver` takes one asyncio
+  lock around every call, even over a pool, so fifty concurrent conversations checkpoint one
+  after another (reported upstream). Over a pool each call has its own connection, so a
+  semaphore sized to the pool is all the exclusion needed.
+- Within a turn (`checkpoint_turn`), the checkpoint the run ends with is also kept in memory,
+  and written to the database in the background: the turn waits for that write together with
+  its chat log write (`TurnCheckpoints.written`), two commits side by side instead of one after
+  the other. Each commit waits for the disk, so the reply still comes after both are durable.
+- The next turn on the thread starts from that copy in memory, with no round trip and no
+  decoding of rows, when the database confirms it is still the thread's latest checkpoint
+  (`open_chat_session` tells the latest id anyway). Another process having moved the thread
+  on, a write that failed, a deleted thread: the ids differ, and the checkpoint is read from
+  the database as before. Only the checkpoints this process wrote itself are kept, for the
+  `remembered_threads` most recently active threads.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import Any
 
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import (
+    ChannelVersions,
+    Checkpoint,
+    CheckpointMetadata,
+    CheckpointTuple,
+    get_checkpoint_id,
+)
+from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+from psycopg import AsyncCursor
+from psycopg.rows import DictRow, dict_row
 from psycopg_pool import AsyncConnectionPool
+
+log = logging.getLogger(__name__)
+REMEMBERED_THREADS = 2000
+INTERRUPT = "__interrupt__"
+"""The channel of a question the graph asks (the name open_chat_session looks for too)."""
+
+
+@dataclass
+class TurnCheckpoints:
+    """What one turn's run checkpointed: the writes it started, to wait for."""
+
+    thread_id: str
+    latest: str | None
+    """The thread's latest checkpoint id as the database had it when the turn began."""
+    awaiting_answer: bool
+    """Whether that checkpoint holds a question (an interrupt) for the traveller."""
+    writes: list[asyncio.Future[Any]] = field(default_factory=list)
+
+    async def written(self) -> None:
+        """Return once every checkpoint write of the turn is committed (raise if one failed)."""
+        if self.writes:
+            await asyncio.gather(*self.writes)
+
+
+_TURN: ContextVar[TurnCheckpoints | None] = ContextVar("checkpoint_turn", default=None)
+
+
+@contextmanager
+def checkpoint_turn(
+    saver: object,
+    thread_id: str,
+    latest: str | None,
+    *,
+    awaiting_answer: bool,
+) -> Iterator[TurnCheckpoints]:
+    """Run a turn's graph inside this: `PooledPostgresSaver` then starts from memory where it
+    can and writes in the background; any other saver works as it always does."""
+    turn = TurnCheckpoints(thread_id, latest, awaiting_answer)
+    if not isinstance(saver, PooledPostgresSaver):
+        yield turn
+        return
+    token = _TURN.set(turn)
+    try:
+        yield turn
+    finally:
+        _TURN.reset(token)
 
 
 class PooledPostgresSaver(AsyncPostgresSaver):
-    """`AsyncPostgresSaver` over a pool, its calls concurrent up to the pool's size."""
+    """`AsyncPostgresSaver` over a pool, concurrent up to the pool's size, remembering the
+    latest checkpoint of the threads whose turns it ran."""
 
-    def __init__(self, pool: AsyncConnectionPool[Any]) -> None:
+    def __init__(
+        self, pool: AsyncConnectionPool[Any], *, remembered_threads: int = REMEMBERED_THREADS
+    ) -> None:
         super().__init__(conn=pool)
         # The base class only ever does `async with self.lock`: a semaphore serves.
         self.lock = asyncio.Semaphore(pool.max_size)  # type: ignore[assignment]
+        self.remembered_threads = remembered_threads
+        # One small saver per thread holding that thread's latest checkpoint only, fully (every
+        # channel, not just the ones the put changed), so it never needs an earlier one.
+        self._recent: OrderedDict[str, InMemorySaver] = OrderedDict()
+        self._background: set[asyncio.Future[Any]] = set()
+
+    def _turn_of(self, config: RunnableConfig) -> TurnCheckpoints | None:
+        """The current turn, if `config` is about its thread's root checkpoint namespace."""
+        turn = _TURN.get()
+        configurable = config["configurable"]
+        if (
+            turn is None
+            or configurable.get("thread_id") != turn.thread_id
+            or configurable.get("checkpoint_ns", "")
+        ):
+            return None
+        return turn
+
+    async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
+        turn = self._turn_of(config)
+        if turn is None or get_checkpoint_id(config):
+            return await super().aget_tuple(config)
+        if turn.latest is None:
+            return None  # the database has no checkpoint of this thread: nothing to load
+        remembered = self._recent.get(turn.thread_id)
+        found = remembered.get_tuple(config) if remembered is not None else None
+        if (
+            found is not None
+            and found.config["configurable"]["checkpoint_id"] == turn.latest
+            and any(channel == INTERRUPT for _, channel, _ in found.pending_writes or [])
+            == turn.awaiting_answer
+        ):
+            self._recent.move_to_end(turn.thread_id)
+            return found
+        return await super().aget_tuple(config)
+
+    async def aput(
+        self,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+    ) -> RunnableConfig:
+        turn = self._turn_of(config)
+        if turn is None:
+            self._recent.pop(config["configurable"]["thread_id"], None)
+            return await super().aput(config, checkpoint, metadata, new_versions)
+        remembered = InMemorySaver(serde=self.serde)
+        next_config = remembered.put(
+            config, checkpoint, metadata, dict(checkpoint["channel_versions"])
+        )
+        self._remember(turn.thread_id, remembered)
+        self._in_background(turn, super().aput(config, checkpoint, metadata, new_versions))
+        return next_config
+
+    async def aput_writes(
+        self,
+        config: RunnableConfig,
+        writes: Sequence[tuple[str, Any]],
+        task_id: str,
+        task_path: str = "",
+    ) -> None:
+        turn = self._turn_of(config)
+        if turn is None:
+            self._recent.pop(config["configurable"]["thread_id"], None)
+            await super().aput_writes(config, writes, task_id, task_path)
+            return
+        remembered = self._recent.get(turn.thread_id)
+        if remembered is not None:
+            latest = remembered.get_tuple({"configurable": {"thread_id": turn.thread_id}})
+            if latest is not None and latest.config["configurable"]["checkpoint_id"] == (
+                config["configurable"].get("checkpoint_id")
+            ):
+                remembered.put_writes(config, writes, task_id, task_path)
+            else:
+                self._recent.pop(turn.thread_id, None)
+        self._in_background(turn, super().aput_writes(config, writes, task_id, task_path))
+
+    @asynccontextmanager
+    async def _cursor(self, *, pipeline: bool = False) -> AsyncIterator[AsyncCursor[DictRow]]:
+        """The base class's cursor, but what it pipelines is one transaction: a checkpoint's
+        blobs and row commit together, one wait for the disk instead of one per statement
+        (the pool's connections are in autocommit)."""
+        pool: AsyncConnectionPool[Any] = self.conn  # type: ignore[assignment]
+        async with self.lock, pool.connection() as conn:
+            if pipeline:
+                async with (
+                    conn.pipeline(),
+                    conn.transaction(),
+                    conn.cursor(binary=True, row_factory=dict_row) as cur,
+                ):
+                    yield cur
+            else:
+                async with conn.cursor(binary=True, row_factory=dict_row) as cur:
+                    yield cur
+
+    async def adelete_thread(self, thread_id: str) -> None:
+        self._recent.pop(thread_id, None)
+        await super().adelete_thread(thread_id)
+
+    def _remember(self, thread_id: str, remembered: InMemorySaver) -> None:
+        self._recent[thread_id] = remembered
+        self._recent.move_to_end(thread_id)
+        while len(self._recent) > self.remembered_threads:
+            self._recent.popitem(last=False)
+
+    def _in_background(self, turn: TurnCheckpoints, write: Any) -> None:
+        task = asyncio.ensure_future(write)
+        turn.writes.append(task)
+        # Kept until done, and its failure logged even when the turn stopped waiting for it
+        # (a turn past its deadline): the traveller already heard that turn failed.
+        self._background.add(task)
+        task.add_done_callback(self._settled)
+
+    def _settled(self, task: asyncio.Future[Any]) -> None:
+        self._background.discard(task)
+        if not task.cancelled() and (error := task.exception()) is not None:
+            log.warning("a checkpoint write failed: %r", error)

@@ -82,13 +82,16 @@ class OpenSession:
     """Nothing has been said in it yet."""
     awaiting_answer: bool
     """The agent asked a question (a confirmation) that this turn answers."""
+    checkpoint_id: str | None
+    """The thread's latest checkpoint, as the database has it now (None: none yet)."""
 
 
-# Migration 0008's function: creates the session on the first turn (giving way to the
+# Migration 0013's function: creates the session on the first turn (giving way to the
 # interface creating it at the same moment), titles a session opened before anything was said,
-# and reads it back with whether the agent awaits an answer. One statement, one round trip.
+# and reads it back with whether the agent awaits an answer and the thread's latest checkpoint.
+# One statement, one round trip.
 _OPEN_SESSION = (
-    "SELECT id, user_id, context, message_count, deleted_at, awaiting_answer"
+    "SELECT id, user_id, context, message_count, deleted_at, awaiting_answer, checkpoint_id"
     " FROM open_chat_session(%s, %s, %s, %s, %s, %s::jsonb)"
 )
 
@@ -119,7 +122,11 @@ async def open_session(
         # Another tenant's thread is invisible here (row-level security): same answer.
         raise NotYourConversation(f"There is no conversation {thread_id} of yours.")
     return OpenSession(
-        row["id"], row["context"] or {}, row["message_count"] == 0, row["awaiting_answer"]
+        row["id"],
+        row["context"] or {},
+        row["message_count"] == 0,
+        row["awaiting_answer"],
+        row["checkpoint_id"],
     )
 
 

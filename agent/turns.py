@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from agent.accounts import Traveller
+from agent.checkpointer import checkpoint_turn
 from agent.persistence import Said, open_session, record_turn, said_by_graph
 from db.chat_log import ChatLog
 from db.engine import CONNECTION_LOST
@@ -256,8 +257,15 @@ class Conversations:
             human = HumanMessage(message, id=str(new_id()))
             said.append(Said(f"lc:{human.id}", MessageRole.USER, message))
             graph_input = {"messages": [human]}
+        checkpoints = checkpoint_turn(
+            self.graph.checkpointer,
+            thread,
+            chat.checkpoint_id,
+            awaiting_answer=chat.awaiting_answer,
+        )
         try:
-            produced, question = await self._run(graph_input, config, context, listener)
+            with checkpoints as checkpointed:
+                produced, question = await self._run(graph_input, config, context, listener)
         except Exception:
             log.exception("turn failed on thread %s", thread)
             return TurnResult(thread, SORRY, False, chat.id)
@@ -282,8 +290,18 @@ class Conversations:
             reply = _final_reply(produced)
         said[-1] = _with_latency(said[-1], latency, reply_ui_ids)
         try:
-            await record_turn(
-                self.chat_log, traveller, chat, said, first_turn=chat.first_turn, latency_ms=latency
+            # The checkpoint and the chat log are committed side by side; the reply waits
+            # for both.
+            await asyncio.gather(
+                record_turn(
+                    self.chat_log,
+                    traveller,
+                    chat,
+                    said,
+                    first_turn=chat.first_turn,
+                    latency_ms=latency,
+                ),
+                checkpointed.written(),
             )
         except Exception:
             log.exception("could not record the turn on thread %s", thread)

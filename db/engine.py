@@ -101,18 +101,12 @@ def create_checkpoint_pool(url: str, *, min_size: int, max_size: int) -> AsyncCo
     `AsyncPostgresSaver.from_conn_string` hard-codes prepared statements, so the pool is
     built here: autocommit, dict rows, no prepared statements. It is opened by the caller.
 
-    Its commits do not wait for the disk (`synchronous_commit=off`): a turn's checkpoint is
-    followed, in the same turn, by the chat log's commit, which does wait (`SET LOCAL
-    synchronous_commit = on`), and WAL is flushed in order, so by the time a traveller has a
-    reply its checkpoint is on disk too. That is one wait for the disk per turn, not two.
-    (Behind PgBouncer, which ignores the startup option, every commit simply waits.)
+    Its commits wait for the disk, as PostgreSQL's do by default: a turn's checkpoint and its
+    chat log are committed side by side (agent/checkpointer.py), so neither can lean on the
+    other's flush. Opening the session is the exception (`open_chat_session` commits without
+    waiting): the turn's commits come after it, and WAL is flushed in order.
     """
-    kwargs: dict[str, Any] = {
-        "autocommit": True,
-        "row_factory": dict_row,
-        "options": "-c synchronous_commit=off",
-        **_CONNECT,
-    }
+    kwargs: dict[str, Any] = {"autocommit": True, "row_factory": dict_row, **_CONNECT}
     return SweepingPool(
         libpq_url(url), min_size=min_size, max_size=max_size, kwargs=kwargs, open=False
     )

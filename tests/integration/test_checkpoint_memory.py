@@ -1,0 +1,105 @@
+"""A turn starts from the checkpoint this process wrote, only while the database agrees it is
+the thread's latest; every checkpoint still lands in PostgreSQL before the reply."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+
+from agent.bootstrap import Services
+from tests.integration.agent_world import stack, traveller
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def services(database: str, runtime_database: str) -> AsyncIterator[Services]:
+    async with stack(database, runtime_database) as built:
+        yield built
+
+
+@pytest.fixture
+def database_loads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Thread ids of the checkpoints read from PostgreSQL (the base saver's own query)."""
+    loads: list[str] = []
+    load = AsyncPostgresSaver.aget_tuple
+
+    async def counted(self: AsyncPostgresSaver, config: Any) -> Any:
+        loads.append(config["configurable"]["thread_id"])
+        return await load(self, config)
+
+    monkeypatch.setattr(AsyncPostgresSaver, "aget_tuple", counted)
+    return loads
+
+
+def latest_checkpoints(owner: Any, thread: str) -> tuple[int, str | None]:
+    row = owner.execute(
+        "SELECT count(*), max(checkpoint_id) FROM checkpoints WHERE thread_id = %s", (thread,)
+    ).fetchone()
+    return row[0], row[1]
+
+
+async def test_a_thread_written_here_is_not_read_back(
+    services: Services, owner: Any, database_loads: list[str]
+) -> None:
+    ada = await traveller(services)
+    talk = services.conversations
+    first = await talk.turn(ada, "Flights from Paris to Rome in 3 weeks")
+    asked = await talk.turn(ada, "book the cheapest", thread_id=first.thread_id)
+    assert asked.awaiting_confirmation
+    done = await talk.turn(ada, "yes", thread_id=first.thread_id)
+    assert done.reply.startswith("Booked! Your reference is **")
+    # A new thread has nothing to load, and the next turns start from what this process wrote.
+    assert database_loads == []
+    # Yet every turn's checkpoint is in the database by the time its reply is back.
+    count, latest = latest_checkpoints(owner, first.thread_id)
+    assert count == 3
+    state = await talk.graph.aget_state({"configurable": {"thread_id": first.thread_id}})
+    assert state.config["configurable"]["checkpoint_id"] == latest
+    assert [m.content for m in state.values["messages"] if m.type == "human"] == [
+        "Flights from Paris to Rome in 3 weeks",
+        "book the cheapest",
+    ]
+
+
+async def test_a_thread_moved_on_elsewhere_is_read_from_the_database(
+    database: str, runtime_database: str, owner: Any, database_loads: list[str]
+) -> None:
+    async with (
+        stack(database, runtime_database) as here,
+        stack(database, runtime_database) as elsewhere,
+    ):
+        ada = await traveller(here)
+        thread = (
+            await here.conversations.turn(ada, "Flights from Paris to Rome in 3 weeks")
+        ).thread_id
+        # Another process answers the next turn on the same thread...
+        await elsewhere.conversations.turn(ada, "book the cheapest", thread_id=thread)
+        assert database_loads == [thread]
+        # ...so this one's copy is stale: it loads the thread, question pending included.
+        done = await here.conversations.turn(ada, "yes", thread_id=thread)
+        assert done.reply.startswith("Booked! Your reference is **")
+        assert database_loads == [thread, thread]
+        assert latest_checkpoints(owner, thread)[0] == 3
+
+
+async def test_a_deleted_thread_is_forgotten(
+    services: Services, owner: Any, database_loads: list[str]
+) -> None:
+    ada = await traveller(services)
+    thread = (await services.conversations.turn(ada, "Hotels in Lisbon next Friday")).thread_id
+    await services.checkpointer.adelete_thread(thread)
+    assert latest_checkpoints(owner, thread) == (0, None)
+    # The session remains (the interface deletes it separately): the thread starts afresh.
+    again = await services.conversations.turn(
+        ada, "Flights from Paris to Rome in 3 weeks", thread_id=thread
+    )
+    assert "Rome" in again.reply
+    state = await services.conversations.graph.aget_state({"configurable": {"thread_id": thread}})
+    assert [m.content for m in state.values["messages"] if m.type == "human"] == [
+        "Flights from Paris to Rome in 3 weeks"
+    ]
+    assert database_loads == [thread]  # the aget_state above; the turn had nothing to load
