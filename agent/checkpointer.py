@@ -196,6 +196,31 @@ class PooledPostgresSaver(AsyncPostgresSaver):
                 async with conn.cursor(binary=True, row_factory=dict_row) as cur:
                     yield cur
 
+    def _dump_blobs(
+        self,
+        thread_id: str,
+        checkpoint_ns: str,
+        values: dict[str, Any],
+        versions: ChannelVersions,
+    ) -> list[tuple[str, str, str, str, str, bytes | None]]:
+        """The blobs to write, encoded once: the copy kept in memory already holds every
+        channel encoded by the same serializer (the conversation's messages, most of a turn's
+        encoding time). Runs in a worker thread (the base class's `asyncio.to_thread`): it only
+        reads one entry of `_recent` and a copy no longer written to."""
+        remembered = self._recent.get(thread_id)
+        encoded: list[tuple[str, str, str, str, str, bytes | None]] = []
+        for channel, version in versions.items():
+            kept = (
+                remembered.blobs.get((thread_id, checkpoint_ns, channel, version))
+                if remembered is not None and channel in values
+                else None
+            )
+            if kept is None:
+                return super()._dump_blobs(thread_id, checkpoint_ns, values, versions)
+            kind, blob = kept
+            encoded.append((thread_id, checkpoint_ns, channel, str(version), kind, blob))
+        return encoded
+
     async def adelete_thread(self, thread_id: str) -> None:
         self._recent.pop(thread_id, None)
         await super().adelete_thread(thread_id)
