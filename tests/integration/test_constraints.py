@@ -111,6 +111,54 @@ def test_message_count_follows_inserts_and_deletes(owner: Any) -> None:
     ).fetchone() == (1,)
 
 
+def _chat_session_rows_read(connection: Any) -> int:
+    """Rows of chat_sessions this database has read so far (scans and index fetches)."""
+    with connection.transaction():
+        connection.execute("SELECT pg_stat_force_next_flush()")  # this connection's counts
+    with connection.transaction():
+        row = connection.execute(
+            "SELECT coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0)"
+            " FROM pg_stat_user_tables WHERE relname = 'chat_sessions'"
+        ).fetchone()
+    return int(row[0])
+
+
+def test_message_counts_touch_only_the_sessions_written(owner: Any, app_connection: Any) -> None:
+    """The count triggers find sessions by key: a tenant's other sessions are never read."""
+    ids = factories.full_tenant(owner)
+    tenant, user = ids["tenant_id"], ids["users"]
+    sessions = [
+        row[0]
+        for row in owner.execute(
+            "INSERT INTO chat_sessions (tenant_id, user_id, thread_id)"
+            " SELECT %s, %s, gen_random_uuid() FROM generate_series(1, 2000) RETURNING id",
+            (tenant, user),
+        )
+    ]
+    owner.execute("ANALYZE chat_sessions")
+    written = sessions[:25]
+    before = _chat_session_rows_read(app_connection)
+    # As the chat log writes: the runtime role under the tenant's row-level security, a turn's
+    # four messages for each of 25 sessions in one statement.
+    with app_connection.transaction():
+        app_connection.execute(
+            "SELECT set_config('app.current_tenant_id', %s, true)", (str(tenant),)
+        )
+        app_connection.execute(
+            "INSERT INTO chat_messages (tenant_id, session_id, role, content)"
+            " SELECT %s, s, 'assistant', 'reply ' || n"
+            " FROM unnest(%s::uuid[]) AS s, generate_series(1, 4) AS n",
+            (tenant, written),
+        )
+        app_connection.execute("DELETE FROM chat_messages WHERE content LIKE 'reply %%'")
+    # Each written session once per foreign key check and once per count: not all 2,001.
+    read = _chat_session_rows_read(app_connection) - before
+    assert read < 300, read
+    assert owner.execute(
+        "SELECT sum(message_count) FROM chat_sessions WHERE id = ANY(%s)", (written,)
+    ).fetchone() == (0,)
+
+
 def test_database_default_keys_are_time_ordered_uuid7(owner: Any) -> None:
     keys = [owner.execute("SELECT uuid_generate_v7()").fetchone()[0] for _ in range(20)]
     assert all(key.version == 7 for key in keys)
