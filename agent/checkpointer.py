@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -88,6 +88,38 @@ def checkpoint_turn(
         yield turn
     finally:
         _TURN.reset(token)
+
+
+_Statement = tuple[str, list[Sequence[Any]]]
+"""A statement of the base class's and its parameter rows (one per execution)."""
+
+
+class _Recorder:
+    """Stands in for the base class's pipelined cursor: keeps what it would execute."""
+
+    def __init__(self, into: list[_Statement]) -> None:
+        self.into = into
+
+    async def execute(self, query: str, params: Sequence[Any], **_: Any) -> None:
+        self.into.append((query, [params]))
+
+    async def executemany(self, query: str, params: Iterable[Sequence[Any]], **_: Any) -> None:
+        self.into.append((query, list(params)))
+
+
+# A checkpoint's blobs and row in one statement: the base class's two upserts, the blobs
+# given as one array per column.
+_PUT_CHECKPOINT = (
+    "WITH blobs AS ("
+    " INSERT INTO checkpoint_blobs (thread_id, checkpoint_ns, channel, version, type, blob)"
+    " SELECT * FROM unnest(%b::text[], %b::text[], %b::text[], %b::text[], %b::text[],"
+    " %b::bytea[])"
+    " ON CONFLICT (thread_id, checkpoint_ns, channel, version) DO NOTHING)"
+    " INSERT INTO checkpoints (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id,"
+    " checkpoint, metadata) VALUES (%b, %b, %b, %b, %b, %b)"
+    " ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id)"
+    " DO UPDATE SET checkpoint = EXCLUDED.checkpoint, metadata = EXCLUDED.metadata"
+)
 
 
 class PooledPostgresSaver(AsyncPostgresSaver):
@@ -180,21 +212,44 @@ class PooledPostgresSaver(AsyncPostgresSaver):
 
     @asynccontextmanager
     async def _cursor(self, *, pipeline: bool = False) -> AsyncIterator[AsyncCursor[DictRow]]:
-        """The base class's cursor, but what it pipelines is one transaction: a checkpoint's
-        blobs and row commit together, one wait for the disk instead of one per statement
-        (the pool's connections are in autocommit)."""
+        """The base class's cursor for reads. For its writes (the only pipelined calls,
+        which read nothing back) a recorder: what the base class executes in the block is
+        then sent at once as one transaction (`_commit`)."""
+        if not pipeline:
+            pool: AsyncConnectionPool[Any] = self.conn  # type: ignore[assignment]
+            async with (
+                self.lock,
+                pool.connection() as conn,
+                conn.cursor(binary=True, row_factory=dict_row) as cur,
+            ):
+                yield cur
+            return
+        recorded: list[_Statement] = []
+        yield _Recorder(recorded)  # type: ignore[misc]
+        await self._commit(recorded)
+
+    async def _commit(self, statements: list[_Statement]) -> None:
+        """Execute the base class's write statements in one transaction, one round trip.
+
+        A checkpoint (its blobs, then its row) goes as one statement, the blobs as arrays in
+        a data-modifying WITH: no pipeline, no BEGIN and COMMIT of our own, and the same
+        conflict handling as the base class's own statements. Anything else goes pipelined.
+        """
         pool: AsyncConnectionPool[Any] = self.conn  # type: ignore[assignment]
+        queries = [query for query, _ in statements]
         async with self.lock, pool.connection() as conn:
-            if pipeline:
-                async with (
-                    conn.pipeline(),
-                    conn.transaction(),
-                    conn.cursor(binary=True, row_factory=dict_row) as cur,
-                ):
-                    yield cur
-            else:
-                async with conn.cursor(binary=True, row_factory=dict_row) as cur:
-                    yield cur
+            if queries in (
+                [self.UPSERT_CHECKPOINTS_SQL],
+                [self.UPSERT_CHECKPOINT_BLOBS_SQL, self.UPSERT_CHECKPOINTS_SQL],
+            ):
+                blobs = statements[0][1] if len(statements) == 2 else []
+                columns = [list(column) for column in zip(*blobs, strict=True)] or [[]] * 6
+                (checkpoint,) = statements[-1][1]
+                await conn.execute(_PUT_CHECKPOINT, (*columns, *checkpoint))
+                return
+            async with conn.pipeline(), conn.transaction(), conn.cursor() as cur:
+                for query, rows in statements:
+                    await cur.executemany(query, rows)
 
     def _dump_blobs(
         self,
