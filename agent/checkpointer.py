@@ -1,15 +1,19 @@
 """LangGraph's PostgreSQL checkpointer, shaped for our turns.
 
-Three things on top of `AsyncPostgresSaver`:
+On top of `AsyncPostgresSaver`:
 
 - As many calls in flight as its pool has connections. `AsyncPostgresSaver` takes one asyncio
   lock around every call, even over a pool, so fifty concurrent conversations checkpoint one
   after another (reported upstream). Over a pool each call has its own connection, so a
   semaphore sized to the pool is all the exclusion needed.
-- Within a turn (`checkpoint_turn`), the checkpoint the run ends with is also kept in memory,
-  and written to the database in the background: the turn waits for that write together with
-  its chat log write (`TurnCheckpoints.written`), two commits side by side instead of one after
-  the other. Each commit waits for the disk, so the reply still comes after both are durable.
+- Within a turn (`checkpoint_turn`), the checkpoint the run ends with is kept in memory, and
+  its rows (LangGraph's own encoding, built by the base class) are handed to the turn, which
+  commits them in the chat log's statement with the turn's messages (`TurnCheckpoints`): one
+  round trip and one wait for the disk for both, and never a conversation's state without
+  its messages or messages without their state. Pending writes (a question asked) go in the
+  background; the turn waits for them too (`TurnCheckpoints.written`).
+- Outside turns, a checkpoint's blobs and row go as one statement; other writes as one
+  pipelined transaction (`_commit`).
 - The next turn on the thread starts from that copy in memory, with no round trip and no
   decoding of rows, when the database confirms it is still the thread's latest checkpoint
   (`open_chat_session` tells the latest id anyway). Another process having moved the thread
@@ -43,22 +47,32 @@ from psycopg import AsyncCursor
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import AsyncConnectionPool
 
+from db.chat_log import BlobRow, CheckpointRow
+
 log = logging.getLogger(__name__)
 REMEMBERED_THREADS = 2000
 INTERRUPT = "__interrupt__"
 """The channel of a question the graph asks (the name open_chat_session looks for too)."""
 
 
+_Statement = tuple[str, list[Sequence[Any]]]
+"""A statement of the base class's and its parameter rows (one per execution)."""
+
+
 @dataclass
 class TurnCheckpoints:
-    """What one turn's run checkpointed: the writes it started, to wait for."""
+    """What one turn's run checkpointed: its checkpoint's rows, and the writes it started."""
 
     thread_id: str
     latest: str | None
     """The thread's latest checkpoint id as the database had it when the turn began."""
     awaiting_answer: bool
     """Whether that checkpoint holds a question (an interrupt) for the traveller."""
+    checkpoints: list[CheckpointRow] = field(default_factory=list)
+    """The run's checkpoint, for the chat log to commit with the turn's messages."""
+    blobs: list[BlobRow] = field(default_factory=list)
     writes: list[asyncio.Future[Any]] = field(default_factory=list)
+    """Other checkpoint writes (a question's), started in the background."""
 
     async def written(self) -> None:
         """Return once every checkpoint write of the turn is committed (raise if one failed)."""
@@ -67,6 +81,7 @@ class TurnCheckpoints:
 
 
 _TURN: ContextVar[TurnCheckpoints | None] = ContextVar("checkpoint_turn", default=None)
+_HANDOFF: ContextVar[list[_Statement] | None] = ContextVar("checkpoint_handoff", default=None)
 
 
 @contextmanager
@@ -88,10 +103,6 @@ def checkpoint_turn(
         yield turn
     finally:
         _TURN.reset(token)
-
-
-_Statement = tuple[str, list[Sequence[Any]]]
-"""A statement of the base class's and its parameter rows (one per execution)."""
 
 
 class _Recorder:
@@ -184,7 +195,18 @@ class PooledPostgresSaver(AsyncPostgresSaver):
             config, checkpoint, metadata, dict(checkpoint["channel_versions"])
         )
         self._remember(turn.thread_id, remembered)
-        self._in_background(turn, super().aput(config, checkpoint, metadata, new_versions))
+        # The base class builds the rows (LangGraph's own encoding); the turn commits them.
+        recorded: list[_Statement] = []
+        token = _HANDOFF.set(recorded)
+        try:
+            await super().aput(config, checkpoint, metadata, new_versions)
+        finally:
+            _HANDOFF.reset(token)
+        if (rows := _checkpoint_rows(self, recorded)) is not None:
+            turn.checkpoints.extend(rows[0])
+            turn.blobs.extend(rows[1])
+        else:
+            self._in_background(turn, self._commit(recorded))
         return next_config
 
     async def aput_writes(
@@ -226,7 +248,10 @@ class PooledPostgresSaver(AsyncPostgresSaver):
             return
         recorded: list[_Statement] = []
         yield _Recorder(recorded)  # type: ignore[misc]
-        await self._commit(recorded)
+        if (handoff := _HANDOFF.get()) is not None:
+            handoff.extend(recorded)
+        else:
+            await self._commit(recorded)
 
     async def _commit(self, statements: list[_Statement]) -> None:
         """Execute the base class's write statements in one transaction, one round trip.
@@ -236,15 +261,10 @@ class PooledPostgresSaver(AsyncPostgresSaver):
         conflict handling as the base class's own statements. Anything else goes pipelined.
         """
         pool: AsyncConnectionPool[Any] = self.conn  # type: ignore[assignment]
-        queries = [query for query, _ in statements]
         async with self.lock, pool.connection() as conn:
-            if queries in (
-                [self.UPSERT_CHECKPOINTS_SQL],
-                [self.UPSERT_CHECKPOINT_BLOBS_SQL, self.UPSERT_CHECKPOINTS_SQL],
-            ):
-                blobs = statements[0][1] if len(statements) == 2 else []
-                columns = [list(column) for column in zip(*blobs, strict=True)] or [[]] * 6
-                (checkpoint,) = statements[-1][1]
+            if (put := _checkpoint_rows(self, statements)) is not None:
+                (checkpoint,), blob_rows = put
+                columns = [list(column) for column in zip(*blob_rows, strict=True)] or [[]] * 6
                 await conn.execute(_PUT_CHECKPOINT, (*columns, *checkpoint))
                 return
             async with conn.pipeline(), conn.transaction(), conn.cursor() as cur:
@@ -298,3 +318,18 @@ class PooledPostgresSaver(AsyncPostgresSaver):
         self._background.discard(task)
         if not task.cancelled() and (error := task.exception()) is not None:
             log.warning("a checkpoint write failed: %r", error)
+
+
+def _checkpoint_rows(
+    saver: AsyncPostgresSaver, statements: list[_Statement]
+) -> tuple[list[CheckpointRow], list[BlobRow]] | None:
+    """The rows of the base class's `aput` statements (its blobs, then its checkpoint), or
+    None for statements of another shape."""
+    queries = [query for query, _ in statements]
+    if queries == [saver.UPSERT_CHECKPOINTS_SQL]:
+        blobs: list[Sequence[Any]] = []
+    elif queries == [saver.UPSERT_CHECKPOINT_BLOBS_SQL, saver.UPSERT_CHECKPOINTS_SQL]:
+        blobs = statements[0][1]
+    else:
+        return None
+    return [CheckpointRow(*row) for row in statements[-1][1]], [BlobRow(*row) for row in blobs]

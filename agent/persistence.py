@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,7 +13,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from agent.accounts import Traveller
 from db.analytics import event_row
-from db.chat_log import ChatLog, MessageRow
+from db.chat_log import BlobRow, ChatLog, CheckpointRow, MessageRow
 from db.ids import new_id
 from db.models.enums import EventType, MessageRole
 from db.text import storable
@@ -138,8 +139,11 @@ async def record_turn(
     *,
     first_turn: bool,
     latency_ms: float,
+    checkpoints: Sequence[CheckpointRow] = (),
+    blobs: Sequence[BlobRow] = (),
 ) -> int:
-    """Write the turn's messages and events in one transaction; returns the messages written.
+    """Write the turn's messages and events, and its checkpoint's rows, in one transaction;
+    returns the messages written.
 
     The chat log group-commits them with whatever other turns are writing at the same moment,
     and returns once they are committed.
@@ -155,7 +159,7 @@ async def record_turn(
         )
         for kind, properties in _events(said, first_turn=first_turn, latency_ms=latency_ms)
     ]
-    await chat_log.write(traveller.tenant_id, messages, events)
+    await chat_log.write(traveller.tenant_id, messages, events, checkpoints, blobs)
     return len(messages)
 
 

@@ -290,8 +290,8 @@ class Conversations:
             reply = _final_reply(produced)
         said[-1] = _with_latency(said[-1], latency, reply_ui_ids)
         try:
-            # The checkpoint and the chat log are committed side by side; the reply waits
-            # for both.
+            # The run's checkpoint is committed with the turn's messages, in one statement
+            # (a question's pending writes beside them); the reply waits for both.
             await asyncio.gather(
                 record_turn(
                     self.chat_log,
@@ -300,6 +300,8 @@ class Conversations:
                     said,
                     first_turn=chat.first_turn,
                     latency_ms=latency,
+                    checkpoints=checkpointed.checkpoints,
+                    blobs=checkpointed.blobs,
                 ),
                 checkpointed.written(),
             )

@@ -2,12 +2,14 @@
 
 A turn's rows used to cost a transaction of five statements of their own. Here concurrent turns
 share one: whatever is waiting when a transaction can start is shared among the transactions
-free to start (`in_flight`), each one statement for every tenant's rows (migration 0011's
+free to start (`in_flight`), each one statement for every tenant's rows (migration 0015's
 `chat_log_write`), one network round trip. A lone turn pays one round trip; two hundred
 concurrent turns pay a handful. A durable write returns only once its rows are committed, so a
-reply the traveller saw is never lost. Analytics that no reply waits on (`post`) ride along
-with the next flush, or go alone after `linger_seconds`, with `synchronous_commit = off`;
-`aclose` writes what is left, so shutdown loses nothing.
+reply the traveller saw is never lost; a turn's checkpoint (LangGraph's rows) commits in the
+same statement, so a conversation's state and its messages are stored together or not at all.
+Analytics that no reply waits on (`post`) ride along with the next flush, or go alone after
+`linger_seconds`, with `synchronous_commit = off`; `aclose` writes what is left, so shutdown
+loses nothing.
 
 Rows are tenant data under row-level security: each tenant's rows are written after setting
 that tenant in the transaction (the function does, tenant by tenant). COPY would be faster
@@ -61,16 +63,44 @@ class EventRow(NamedTuple):
     """JSON text."""
 
 
-# Migration 0011's function: every tenant's messages and events in one statement, the rows as
-# one array per column, each row with the tenant its writer claimed. Binary parameters:
-# psycopg's text format escapes every quote of the JSON contents in Python, 6x slower.
+class CheckpointRow(NamedTuple):
+    """One row of LangGraph's `checkpoints` table, as its saver writes it."""
+
+    thread_id: str
+    checkpoint_ns: str
+    checkpoint_id: str
+    parent_checkpoint_id: str | None
+    checkpoint: Any
+    """psycopg Jsonb."""
+    metadata: Any
+    """psycopg Jsonb."""
+
+
+class BlobRow(NamedTuple):
+    """One row of LangGraph's `checkpoint_blobs` table, as its saver writes it."""
+
+    thread_id: str
+    checkpoint_ns: str
+    channel: str
+    version: str
+    type: str
+    blob: bytes | None
+
+
+# Migration 0015's function: every tenant's messages and events, and the turns' checkpoints,
+# in one statement, the rows as one array per column, each message and event with the tenant
+# its writer claimed. Binary parameters: psycopg's text format escapes every quote of the JSON
+# contents in Python, 6x slower.
 WRITE = (
     "SELECT chat_log_write(%b::boolean, %b::uuid[], %b::uuid[], %b::uuid[], %b::uuid[],"
     " %b::text[], %b::text[], %b::jsonb[], %b::text[], %b::text[], %b::text[], %b::int[],"
     " %b::int[], %b::int[], %b::jsonb[], %b::uuid[], %b::uuid[], %b::uuid[], %b::uuid[],"
-    " %b::uuid[], %b::text[], %b::jsonb[])"
+    " %b::uuid[], %b::text[], %b::jsonb[], %b::text[], %b::text[], %b::text[], %b::text[],"
+    " %b::jsonb[], %b::jsonb[], %b::text[], %b::text[], %b::text[], %b::text[], %b::text[],"
+    " %b::bytea[])"
 )
 MESSAGE_WIDTH, EVENT_WIDTH = len(MessageRow._fields), len(EventRow._fields)
+CHECKPOINT_WIDTH, BLOB_WIDTH = len(CheckpointRow._fields), len(BlobRow._fields)
 
 
 @dataclass
@@ -80,6 +110,8 @@ class _Entry:
     events: list[EventRow]
     committed: asyncio.Future[None] | None
     """Set once written; None for analytics nobody waits on."""
+    checkpoints: list[CheckpointRow] = field(default_factory=list)
+    blobs: list[BlobRow] = field(default_factory=list)
 
 
 @dataclass
@@ -108,10 +140,16 @@ class ChatLog:
         tenant_id: uuid.UUID,
         messages: Sequence[MessageRow] = (),
         events: Sequence[EventRow] = (),
+        checkpoints: Sequence[CheckpointRow] = (),
+        blobs: Sequence[BlobRow] = (),
     ) -> None:
-        """Write the rows; return once they are committed (raises if they could not be)."""
+        """Write the rows (a turn's, with its checkpoint); return once they are committed
+        (raises if they could not be)."""
         committed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._enqueue(_Entry(tenant_id, list(messages), list(events), committed))
+        entry = _Entry(tenant_id, list(messages), list(events), committed)
+        entry.checkpoints.extend(checkpoints)
+        entry.blobs.extend(blobs)
+        self._enqueue(entry)
         # The caller going away (a cancelled turn) must not cancel a write others share.
         await asyncio.shield(committed)
 
@@ -197,10 +235,14 @@ class ChatLog:
         durable = any(entry.committed is not None for entry in batch)
         messages = [(entry.tenant_id, *row) for entry in batch for row in entry.messages]
         events = [(entry.tenant_id, *row) for entry in batch for row in entry.events]
+        checkpoints = [row for entry in batch for row in entry.checkpoints]
+        blobs = [row for entry in batch for row in entry.blobs]
         params = (
             durable,
             *_columns(messages, 1 + MESSAGE_WIDTH),
             *_columns(events, 1 + EVENT_WIDTH),
+            *_columns(checkpoints, CHECKPOINT_WIDTH),
+            *_columns(blobs, BLOB_WIDTH),
         )
         async with self.pool.connection() as connection:
             # One statement, its own transaction (the pool is in autocommit), every tenant's.

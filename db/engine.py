@@ -101,10 +101,11 @@ def create_checkpoint_pool(url: str, *, min_size: int, max_size: int) -> AsyncCo
     `AsyncPostgresSaver.from_conn_string` hard-codes prepared statements, so the pool is
     built here: autocommit, dict rows, no prepared statements. It is opened by the caller.
 
-    Its commits wait for the disk, as PostgreSQL's do by default: a turn's checkpoint and its
-    chat log are committed side by side (agent/checkpointer.py), so neither can lean on the
-    other's flush. Opening the session is the exception (`open_chat_session` commits without
-    waiting): the turn's commits come after it, and WAL is flushed in order.
+    Its commits wait for the disk, as PostgreSQL's do by default: a turn's checkpoint commits
+    in the chat log's statement, and what else a turn checkpoints (a question's pending writes)
+    beside it, so it cannot lean on the chat log's flush. Opening the session is the exception
+    (`open_chat_session` commits without waiting): the turn's commits come after it, and WAL
+    is flushed in order.
     """
     kwargs: dict[str, Any] = {"autocommit": True, "row_factory": dict_row, **_CONNECT}
     return SweepingPool(

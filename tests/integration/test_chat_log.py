@@ -10,9 +10,10 @@ from typing import Any
 
 import psycopg
 import pytest
+from psycopg.types.json import Jsonb
 
 from db.analytics import event_row
-from db.chat_log import ChatLog, MessageRow
+from db.chat_log import BlobRow, ChatLog, CheckpointRow, MessageRow
 from db.engine import create_checkpoint_pool
 from db.ids import new_id
 from db.models.enums import EventType
@@ -108,6 +109,37 @@ async def test_one_bad_write_fails_alone(chat_log: ChatLog, owner: psycopg.Conne
     assert isinstance(results[1], psycopg.errors.CheckViolation)
     contents = {row[0] for row in owner.execute("SELECT content FROM chat_messages")}
     assert contents == {"fine one", "fine two"}
+
+
+def checkpoint(thread: str) -> tuple[CheckpointRow, BlobRow]:
+    """A turn's checkpoint rows as LangGraph's saver makes them (contents beside the point)."""
+    return (
+        CheckpointRow(thread, "", f"{thread}-1", None, Jsonb({"v": 4}), Jsonb({"step": 1})),
+        BlobRow(thread, "", "messages", "1", "msgpack", b"\x90"),
+    )
+
+
+async def test_a_turns_checkpoint_is_stored_with_its_messages_or_not_at_all(
+    chat_log: ChatLog, owner: psycopg.Connection[Any]
+) -> None:
+    tenant = factories.tenant(owner, "atomic")
+    session = factories.chat_session(owner, tenant, factories.user(owner, tenant))
+    stored, refused = checkpoint("thread-stored"), checkpoint("thread-refused")
+
+    results = await asyncio.gather(
+        chat_log.write(tenant, [message(tenant, session, "kept")], (), [stored[0]], [stored[1]]),
+        chat_log.write(
+            tenant, [message(tenant, session, "x" * 100_001)], (), [refused[0]], [refused[1]]
+        ),
+        return_exceptions=True,
+    )
+    assert results[0] is None
+    assert isinstance(results[1], psycopg.errors.CheckViolation)
+    for table in ("checkpoints", "checkpoint_blobs"):
+        threads = {row[0] for row in owner.execute(f"SELECT thread_id FROM {table}")}
+        assert threads == {"thread-stored"}, table
+    contents = {row[0] for row in owner.execute("SELECT content FROM chat_messages")}
+    assert contents == {"kept"}
 
 
 async def test_analytics_nobody_waits_for_are_written_by_close(
