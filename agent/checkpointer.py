@@ -93,7 +93,8 @@ def checkpoint_turn(
     awaiting_answer: bool,
 ) -> Iterator[TurnCheckpoints]:
     """Run a turn's graph inside this: `PooledPostgresSaver` then starts from memory where it
-    can and writes in the background; any other saver works as it always does."""
+    can and hands the run's checkpoint to the turn (`TurnCheckpoints`) instead of writing it;
+    any other saver works as it always does."""
     turn = TurnCheckpoints(thread_id, latest, awaiting_answer)
     if not isinstance(saver, PooledPostgresSaver):
         yield turn

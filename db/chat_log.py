@@ -146,10 +146,11 @@ class ChatLog:
         """Write the rows (a turn's, with its checkpoint); return once they are committed
         (raises if they could not be)."""
         committed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        entry = _Entry(tenant_id, list(messages), list(events), committed)
-        entry.checkpoints.extend(checkpoints)
-        entry.blobs.extend(blobs)
-        self._enqueue(entry)
+        self._enqueue(
+            _Entry(
+                tenant_id, list(messages), list(events), committed, list(checkpoints), list(blobs)
+            )
+        )
         # The caller going away (a cancelled turn) must not cancel a write others share.
         await asyncio.shield(committed)
 
