@@ -269,7 +269,7 @@ async def build_services(settings: Settings, urls: DatabaseUrls | None = None) -
     )
     # The saver runs on our own pool (autocommit, dict rows, no prepared statements); its
     # tables were made by the migrations, so no setup() here.
-    checkpointer = PooledPostgresSaver(pool)
+    checkpointer = PooledPostgresSaver(pool, remembered_threads=settings.remembered_threads)
     model = build_model(settings)
     conversations = Conversations(
         graph=build_graph(model).compile(checkpointer=checkpointer),

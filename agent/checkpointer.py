@@ -50,7 +50,7 @@ from psycopg_pool import AsyncConnectionPool
 from db.chat_log import BlobRow, CheckpointRow
 
 log = logging.getLogger(__name__)
-REMEMBERED_THREADS = 2000
+REMEMBERED_THREADS = 1000
 INTERRUPT = "__interrupt__"
 """The channel of a question the graph asks (the name open_chat_session looks for too)."""
 

@@ -44,6 +44,11 @@ class Settings(BaseSettings):
 
     db_pool_min_size: int = Field(default=1, ge=0, validation_alias="TRAVELHUB_DB_POOL_MIN")
     db_pool_max_size: int = Field(default=10, ge=1, validation_alias="TRAVELHUB_DB_POOL_MAX")
+    remembered_threads: int = Field(
+        default=1000, ge=0, validation_alias="TRAVELHUB_REMEMBERED_THREADS"
+    )
+    """Recently active conversations whose latest checkpoint this process keeps in memory, so
+    their next turn need not load it (0: none; each holds one encoded conversation state)."""
 
     default_tenant_slug: str = Field(
         default="default", max_length=63, validation_alias="TRAVELHUB_DEFAULT_TENANT"

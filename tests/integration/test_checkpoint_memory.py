@@ -103,3 +103,19 @@ async def test_a_deleted_thread_is_forgotten(
         "Flights from Paris to Rome in 3 weeks"
     ]
     assert database_loads == [thread]  # the aget_state above; the turn had nothing to load
+
+
+async def test_only_the_most_recent_threads_are_remembered(
+    database: str, runtime_database: str, database_loads: list[str]
+) -> None:
+    async with stack(database, runtime_database, TRAVELHUB_REMEMBERED_THREADS=1) as services:
+        ada = await traveller(services)
+        talk = services.conversations
+        first = (await talk.turn(ada, "Flights from Paris to Rome in 3 weeks")).thread_id
+        second = (await talk.turn(ada, "Flights from Paris to Oslo in 3 weeks")).thread_id
+        await talk.turn(ada, "Flights from Paris to Oslo in 4 weeks", thread_id=second)
+        assert database_loads == []
+        # Only one thread fits: the first one's copy made room for the second's.
+        again = await talk.turn(ada, "Flights from Paris to Rome in 4 weeks", thread_id=first)
+        assert "Rome" in again.reply
+        assert database_loads == [first]
