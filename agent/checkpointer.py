@@ -47,7 +47,7 @@ from psycopg import AsyncCursor
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import AsyncConnectionPool
 
-from db.chat_log import BlobRow, CheckpointRow
+from db.chat_log import BLOB_WIDTH, BlobRow, CheckpointRow, columns_of
 
 log = logging.getLogger(__name__)
 REMEMBERED_THREADS = 1000
@@ -224,9 +224,10 @@ class PooledPostgresSaver(AsyncPostgresSaver):
             return
         remembered = self._recent.get(turn.thread_id)
         if remembered is not None:
-            latest = remembered.get_tuple({"configurable": {"thread_id": turn.thread_id}})
-            if latest is not None and latest.config["configurable"]["checkpoint_id"] == (
+            # The copy holds one checkpoint: these writes belong with it, or it is stale.
+            if (
                 config["configurable"].get("checkpoint_id")
+                in remembered.storage[turn.thread_id][""]
             ):
                 remembered.put_writes(config, writes, task_id, task_path)
             else:
@@ -265,7 +266,7 @@ class PooledPostgresSaver(AsyncPostgresSaver):
         async with self.lock, pool.connection() as conn:
             if (put := _checkpoint_rows(self, statements)) is not None:
                 (checkpoint,), blob_rows = put
-                columns = [list(column) for column in zip(*blob_rows, strict=True)] or [[]] * 6
+                columns = columns_of(blob_rows, BLOB_WIDTH)
                 await conn.execute(_PUT_CHECKPOINT, (*columns, *checkpoint))
                 return
             async with conn.pipeline(), conn.transaction(), conn.cursor() as cur:

@@ -257,14 +257,13 @@ class Conversations:
             human = HumanMessage(message, id=str(new_id()))
             said.append(Said(f"lc:{human.id}", MessageRole.USER, message))
             graph_input = {"messages": [human]}
-        checkpoints = checkpoint_turn(
-            self.graph.checkpointer,
-            thread,
-            chat.checkpoint_id,
-            awaiting_answer=chat.awaiting_answer,
-        )
         try:
-            with checkpoints as checkpointed:
+            with checkpoint_turn(
+                self.graph.checkpointer,
+                thread,
+                chat.checkpoint_id,
+                awaiting_answer=chat.awaiting_answer,
+            ) as checkpointed:
                 produced, question = await self._run(graph_input, config, context, listener)
         except Exception:
             log.exception("turn failed on thread %s", thread)
