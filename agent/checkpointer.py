@@ -47,7 +47,7 @@ from psycopg import AsyncCursor
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import AsyncConnectionPool
 
-from db.chat_log import BLOB_WIDTH, BlobRow, CheckpointRow, columns_of
+from db.chat_log import BLOB_COLUMNS, BlobRow, CheckpointRow, columns_of
 
 log = logging.getLogger(__name__)
 REMEMBERED_THREADS = 1000
@@ -266,7 +266,7 @@ class PooledPostgresSaver(AsyncPostgresSaver):
         async with self.lock, pool.connection() as conn:
             if (put := _checkpoint_rows(self, statements)) is not None:
                 (checkpoint,), blob_rows = put
-                columns = columns_of(blob_rows, BLOB_WIDTH)
+                columns = columns_of(blob_rows, BLOB_COLUMNS)
                 await conn.execute(_PUT_CHECKPOINT, (*columns, *checkpoint))
                 return
             async with conn.pipeline(), conn.transaction(), conn.cursor() as cur:

@@ -28,6 +28,8 @@ from typing import Any, NamedTuple
 
 from psycopg_pool import AsyncConnectionPool
 
+from db.typed_arrays import ByteaArray, IntArray, JsonbArray, TextArray, UuidArray
+
 log = logging.getLogger(__name__)
 
 
@@ -90,7 +92,8 @@ class BlobRow(NamedTuple):
 # Migration 0015's function: every tenant's messages and events, and the turns' checkpoints,
 # in one statement, the rows as one array per column, each message and event with the tenant
 # its writer claimed. Binary parameters: psycopg's text format escapes every quote of the JSON
-# contents in Python, 6x slower.
+# contents in Python, 6x slower. The pool's connections dump the typed arrays
+# (db/engine.py).
 WRITE = (
     "SELECT chat_log_write(%b::boolean, %b::uuid[], %b::uuid[], %b::uuid[], %b::uuid[],"
     " %b::text[], %b::text[], %b::jsonb[], %b::text[], %b::text[], %b::text[], %b::int[],"
@@ -99,8 +102,20 @@ WRITE = (
     " %b::jsonb[], %b::jsonb[], %b::text[], %b::text[], %b::text[], %b::text[], %b::text[],"
     " %b::bytea[])"
 )
-MESSAGE_WIDTH, EVENT_WIDTH = len(MessageRow._fields), len(EventRow._fields)
-CHECKPOINT_WIDTH, BLOB_WIDTH = len(CheckpointRow._fields), len(BlobRow._fields)
+# Each column's array type, in WRITE's order (a message's and an event's first: the claim).
+MESSAGE_COLUMNS: tuple[type[list[Any]], ...] = (
+    UuidArray, UuidArray, UuidArray, UuidArray, TextArray, TextArray, JsonbArray, TextArray,
+    TextArray, TextArray, IntArray, IntArray, IntArray, JsonbArray,
+)  # fmt: skip
+EVENT_COLUMNS: tuple[type[list[Any]], ...] = (
+    UuidArray, UuidArray, UuidArray, UuidArray, UuidArray, TextArray, JsonbArray,
+)  # fmt: skip
+CHECKPOINT_COLUMNS: tuple[type[list[Any]], ...] = (
+    TextArray, TextArray, TextArray, TextArray, JsonbArray, JsonbArray,
+)  # fmt: skip
+BLOB_COLUMNS: tuple[type[list[Any]], ...] = (
+    TextArray, TextArray, TextArray, TextArray, TextArray, ByteaArray,
+)  # fmt: skip
 
 
 @dataclass
@@ -240,10 +255,10 @@ class ChatLog:
         blobs = [row for entry in batch for row in entry.blobs]
         params = (
             durable,
-            *columns_of(messages, 1 + MESSAGE_WIDTH),
-            *columns_of(events, 1 + EVENT_WIDTH),
-            *columns_of(checkpoints, CHECKPOINT_WIDTH),
-            *columns_of(blobs, BLOB_WIDTH),
+            *columns_of(messages, MESSAGE_COLUMNS),
+            *columns_of(events, EVENT_COLUMNS),
+            *columns_of(checkpoints, CHECKPOINT_COLUMNS),
+            *columns_of(blobs, BLOB_COLUMNS),
         )
         async with self.pool.connection() as connection:
             # One statement, its own transaction (the pool is in autocommit), every tenant's.
@@ -251,12 +266,13 @@ class ChatLog:
         self.transactions += 1
 
 
-def columns_of(rows: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:
-    """Rows turned into one list per column, as `unnest` takes them (transposed by `zip`,
-    in C: a Python loop over every value was a tenth of the write path's time)."""
+def columns_of(rows: Sequence[Sequence[Any]], kinds: Sequence[type[list[Any]]]) -> list[list[Any]]:
+    """Rows turned into one array per column, as `unnest` takes them, each of its column's
+    array type (db/typed_arrays.py). Transposed by `zip`, in C: a Python loop over every value
+    was a tenth of the write path's time."""
     if not rows:
-        return [[] for _ in range(width)]
-    return [list(column) for column in zip(*rows, strict=True)]
+        return [kind() for kind in kinds]
+    return [kind(column) for kind, column in zip(kinds, zip(*rows, strict=True), strict=True)]
 
 
 def _rolled_back(error: Exception) -> bool:

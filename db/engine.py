@@ -7,11 +7,13 @@ from typing import Any
 
 import psycopg
 from psycopg import AsyncConnection
+from psycopg.adapt import AdaptersMap
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import Engine, NullPool, create_engine, exc
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from db.typed_arrays import register_typed_arrays
 from db.urls import libpq_url, sqlalchemy_url
 
 # prepare_threshold=None: no server-side prepared statements, which a PgBouncer in
@@ -107,10 +109,22 @@ def create_checkpoint_pool(url: str, *, min_size: int, max_size: int) -> AsyncCo
     (`open_chat_session` commits without waiting): the turn's commits come after it, and WAL
     is flushed in order.
     """
-    kwargs: dict[str, Any] = {"autocommit": True, "row_factory": dict_row, **_CONNECT}
+    kwargs: dict[str, Any] = {
+        "autocommit": True,
+        "row_factory": dict_row,
+        "context": _checkpoint_pool_adapters(),
+        **_CONNECT,
+    }
     return SweepingPool(
         libpq_url(url), min_size=min_size, max_size=max_size, kwargs=kwargs, open=False
     )
+
+
+def _checkpoint_pool_adapters() -> AdaptersMap:
+    """psycopg's adapters, and the chat log's typed arrays (db/typed_arrays.py)."""
+    adapters = AdaptersMap(psycopg.adapters)
+    register_typed_arrays(adapters)
+    return adapters
 
 
 __all__ = [
