@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
 from agent.bootstrap import Services
-from agent.persistence import NotYourConversation
+from agent.persistence import NotYourConversation, open_session
 from tests.integration.agent_world import stack, traveller
 
 pytestmark = pytest.mark.integration
@@ -170,6 +171,25 @@ async def test_nobody_continues_another_travellers_thread(services: Services) ->
     thread = (await services.conversations.turn(ada, "hello")).thread_id
     with pytest.raises(NotYourConversation):
         await services.conversations.turn(bob, "show my bookings", thread_id=thread)
+
+
+async def test_a_session_is_titled_once_by_its_first_words(services: Services, owner: Any) -> None:
+    ada, bob = await traveller(services), await traveller(services, "bob@example.com")
+    pool, thread = services.chat_log.pool, uuid.uuid4()
+
+    def title() -> list[tuple[Any, ...]]:
+        return rows(owner, "SELECT title FROM chat_sessions WHERE thread_id = %s", thread)
+
+    opened = await open_session(pool, ada, thread, title="  ")  # as the interface opens one
+    assert title() == [(None,)]
+    first = await open_session(pool, ada, thread, title="Flights to Porto in May")
+    assert (first.id, title()) == (opened.id, [("Flights to Porto in May",)])
+    later = await open_session(pool, ada, thread, title="and hotels there")
+    assert (later.id, title()) == (opened.id, [("Flights to Porto in May",)])
+    with pytest.raises(NotYourConversation):
+        await open_session(pool, bob, thread, title="mine now")
+    assert title() == [("Flights to Porto in May",)]
+    assert rows(owner, "SELECT count(*) FROM chat_sessions") == [(1,)]
 
 
 async def test_an_overlong_message_is_refused_politely(services: Services, owner: Any) -> None:
