@@ -278,6 +278,7 @@ async def build_services(settings: Settings, urls: DatabaseUrls | None = None) -
         model_name=model_name(model),
         chat_log=chat_log,
         deadline_seconds=settings.turn_deadline_seconds,
+        max_concurrent=settings.max_concurrent_turns,
     )
     return Services(
         settings=settings,

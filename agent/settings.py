@@ -109,6 +109,9 @@ class Settings(BaseSettings):
         default=60.0, gt=0, le=600, validation_alias="TURN_DEADLINE_SECONDS"
     )
     """Seconds a turn may take before it is stopped and the traveller told so."""
+    max_concurrent_turns: int = Field(default=20, ge=1, validation_alias="TRAVELHUB_MAX_TURNS")
+    """Turns this process runs at once; more wait their turn before they start (holding
+    nothing), within their deadline."""
 
     maintenance_interval_seconds: int = Field(
         default=3600, ge=0, validation_alias="TRAVELHUB_MAINTENANCE_INTERVAL"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
@@ -72,8 +73,20 @@ class Conversations:
     currency: str = "EUR"
     deadline_seconds: float | None = None
     """A turn still running after this long is stopped and the traveller told so (None: never)."""
+    max_concurrent: int | None = None
+    """Turns run at once (None: no limit). The others wait before they start, holding no
+    connection: a turn admitted runs at the machine's pace instead of every turn crawling
+    while holding pooled connections, until some wait past their pool's timeout."""
+    _admitted: asyncio.Semaphore | None = field(default=None, init=False, repr=False)
     _running: int = field(default=0, init=False, repr=False)
     _idle: asyncio.Event = field(default_factory=asyncio.Event, init=False, repr=False)
+
+    def _admission(self) -> asyncio.Semaphore | contextlib.nullcontext[None]:
+        if self.max_concurrent is None:
+            return contextlib.nullcontext()
+        if self._admitted is None:
+            self._admitted = asyncio.Semaphore(self.max_concurrent)
+        return self._admitted
 
     async def drained(self, within: float | None) -> bool:
         """Wait until no turn is running, `within` seconds at most; whether none is."""
@@ -176,8 +189,9 @@ class Conversations:
         deadline = asyncio.timeout(self.deadline_seconds)
         self._running += 1
         self._idle.clear()
+        admission = self._admission()
         try:
-            async with deadline:
+            async with deadline, admission:
                 return await self._turn(
                     traveller,
                     message,
