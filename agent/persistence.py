@@ -181,9 +181,13 @@ def _row(message: Said, traveller: Traveller, chat: OpenSession) -> MessageRow:
     )
 
 
+_JSON = json.JSONEncoder(ensure_ascii=False)
+"""json.dumps builds an encoder per call unless every option is its default."""
+
+
 def _json(value: Any) -> str:
     # jsonb holds no NUL (\u0000) and no lone surrogate either.
-    return storable(json.dumps(value, ensure_ascii=False))
+    return storable(_JSON.encode(value))
 
 
 def _events(

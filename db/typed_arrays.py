@@ -28,6 +28,8 @@ _EMPTY = struct.Struct(">iii")
 _LENGTH = struct.Struct(">i").pack
 _NULL = _LENGTH(-1)
 _INT4 = struct.Struct(">i").pack
+_UUID_LENGTH = _LENGTH(16)
+_INT4_LENGTH = _LENGTH(4)
 JSONB_VERSION = b"\x01"
 """jsonb's binary format: a version byte, then the JSON text."""
 
@@ -68,64 +70,69 @@ class _TypedArrayDumper(Dumper):
         super().__init__(cls, context)
         self.encoding = self.connection.info.encoding if self.connection else "utf-8"
 
-    def element(self, value: Any) -> bytes:
+    def framed(self, values: list[Any]) -> list[bytes]:
+        """Each value as the array holds it: its length, then its bytes (or NULL's marker).
+        One comprehension per type: a call per value was most of the dumping time."""
         raise NotImplementedError
 
     def dump(self, obj: list[Any]) -> bytes:
         if not obj:
             return _EMPTY.pack(0, 0, self.element_oid)
-        parts = [b""]
-        append = parts.append
-        element = self.element
-        has_null = 0
-        for value in obj:
-            if value is None:
-                has_null = 1
-                append(_NULL)
-            else:
-                data = element(value)
-                append(_LENGTH(len(data)))
-                append(data)
-        parts[0] = _HEADER.pack(1, has_null, self.element_oid, len(obj), 1)
+        parts = self.framed(obj)
+        # A value's frame starts with its length, never -1: only NULL's marker equals it.
+        parts.insert(0, _HEADER.pack(1, _NULL in parts, self.element_oid, len(obj), 1))
         return b"".join(parts)
 
 
 class _UuidArrayDumper(_TypedArrayDumper):
     oid, element_oid = _oids("uuid")
 
-    def element(self, value: uuid.UUID) -> bytes:
-        return value.bytes
+    def framed(self, values: list[uuid.UUID | None]) -> list[bytes]:
+        return [_NULL if v is None else _UUID_LENGTH + v.int.to_bytes(16) for v in values]
 
 
 class _TextArrayDumper(_TypedArrayDumper):
     oid, element_oid = _oids("text")
 
-    def element(self, value: str) -> bytes:
-        return value.encode(self.encoding)
+    def framed(self, values: list[str | None]) -> list[bytes]:
+        encoding = self.encoding
+        return [
+            _NULL if v is None else _LENGTH(len(data := v.encode(encoding))) + data for v in values
+        ]
 
 
 class _JsonbArrayDumper(_TypedArrayDumper, RecursiveDumper):
     oid, element_oid = _oids("jsonb")
 
-    def element(self, value: str | Jsonb) -> bytes:
-        if isinstance(value, str):
-            return JSONB_VERSION + value.encode(self.encoding)
+    def framed(self, values: list[str | Jsonb | None]) -> list[bytes]:
+        encoding = self.encoding
+        return [
+            _NULL
+            if v is None
+            else _LENGTH(len(data := JSONB_VERSION + v.encode(encoding))) + data
+            if isinstance(v, str)
+            else self._wrapped(v)
+            for v in values
+        ]
+
+    def _wrapped(self, value: Jsonb) -> bytes:
         # A wrapper (LangGraph's checkpoints): dumped as psycopg would, its own `dumps` and all.
-        return bytes(self._tx.get_dumper(value, PyFormat.BINARY).dump(value) or b"")
+        data = bytes(self._tx.get_dumper(value, PyFormat.BINARY).dump(value) or b"")
+        return _LENGTH(len(data)) + data
 
 
 class _IntArrayDumper(_TypedArrayDumper):
     oid, element_oid = _oids("int4")
 
-    def element(self, value: int) -> bytes:
-        return _INT4(value)
+    def framed(self, values: list[int | None]) -> list[bytes]:
+        return [_NULL if v is None else _INT4_LENGTH + _INT4(v) for v in values]
 
 
 class _ByteaArrayDumper(_TypedArrayDumper):
     oid, element_oid = _oids("bytea")
 
-    def element(self, value: bytes) -> bytes:
-        return bytes(value)
+    def framed(self, values: list[bytes | None]) -> list[bytes]:
+        return [_NULL if v is None else _LENGTH(len(v)) + bytes(v) for v in values]
 
 
 _DUMPERS: dict[type[list[Any]], type[Dumper]] = {
