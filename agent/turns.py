@@ -304,20 +304,19 @@ class Conversations:
         said[-1] = _with_latency(said[-1], latency, reply_ui_ids)
         try:
             # The run's checkpoint is committed with the turn's messages, in one statement
-            # (a question's pending writes beside them); the reply waits for both.
-            await asyncio.gather(
-                record_turn(
-                    self.chat_log,
-                    traveller,
-                    chat,
-                    said,
-                    first_turn=chat.first_turn,
-                    latency_ms=latency,
-                    checkpoints=checkpointed.checkpoints,
-                    blobs=checkpointed.blobs,
-                ),
-                checkpointed.written(),
+            # (a question's pending writes, already on their way, beside them); the reply
+            # waits for both. Awaited in turn, not gathered: no task of their own to wake.
+            await record_turn(
+                self.chat_log,
+                traveller,
+                chat,
+                said,
+                first_turn=chat.first_turn,
+                latency_ms=latency,
+                checkpoints=checkpointed.checkpoints,
+                blobs=checkpointed.blobs,
             )
+            await checkpointed.written()
         except Exception:
             log.exception("could not record the turn on thread %s", thread)
             return TurnResult(thread, UNSAVED, False, chat.id)
