@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+import psycopg
 from psycopg_pool import AsyncConnectionPool
 
 from db.typed_arrays import ByteaArray, IntArray, JsonbArray, TextArray, UuidArray
@@ -276,8 +277,11 @@ def columns_of(rows: Sequence[Sequence[Any]], kinds: Sequence[type[list[Any]]]) 
 
 
 def _rolled_back(error: Exception) -> bool:
-    """Whether the server refused the batch (so nothing of it was written)."""
+    """Whether nothing of the batch was written: the server refused it, or a value could not
+    even be put into the statement (db/typed_arrays.py: a DataError before anything is sent)."""
     state = getattr(error, "sqlstate", None)
+    if state is None:
+        return isinstance(error, psycopg.DataError)
     # 08: connection exceptions; 57: the server shutting down or the backend terminated.
     return isinstance(state, str) and not state.startswith(("08", "57"))
 

@@ -16,6 +16,7 @@ import struct
 import uuid
 from typing import Any
 
+import psycopg
 from psycopg.abc import AdaptContext
 from psycopg.adapt import AdaptersMap, Dumper, PyFormat, RecursiveDumper
 from psycopg.postgres import types
@@ -78,7 +79,12 @@ class _TypedArrayDumper(Dumper):
     def dump(self, obj: list[Any]) -> bytes:
         if not obj:
             return _EMPTY.pack(0, 0, self.element_oid)
-        parts = self.framed(obj)
+        try:
+            parts = self.framed(obj)
+        except (AttributeError, TypeError, struct.error) as error:
+            raise psycopg.DataError(
+                f"A value of a {type(obj).__name__} does not fit its type: {error}."
+            ) from None
         # A value's frame starts with its length, never -1: only NULL's marker equals it.
         parts.insert(0, _HEADER.pack(1, _NULL in parts, self.element_oid, len(obj), 1))
         return b"".join(parts)
@@ -117,8 +123,13 @@ class _JsonbArrayDumper(_TypedArrayDumper, RecursiveDumper):
 
     def _wrapped(self, value: Jsonb) -> bytes:
         # A wrapper (LangGraph's checkpoints): dumped as psycopg would, its own `dumps` and all.
-        data = bytes(self._tx.get_dumper(value, PyFormat.BINARY).dump(value) or b"")
-        return _LENGTH(len(data)) + data
+        dumper = self._tx.get_dumper(value, PyFormat.BINARY)
+        if dumper.oid != self.element_oid:
+            raise TypeError(f"{type(value).__name__} is not jsonb")
+        data = dumper.dump(value)
+        if data is None:
+            return _NULL
+        return _LENGTH(len(data)) + bytes(data)
 
 
 class _IntArrayDumper(_TypedArrayDumper):

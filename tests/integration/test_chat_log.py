@@ -111,6 +111,27 @@ async def test_one_bad_write_fails_alone(chat_log: ChatLog, owner: psycopg.Conne
     assert contents == {"fine one", "fine two"}
 
 
+async def test_a_value_its_column_cannot_hold_fails_alone(
+    chat_log: ChatLog, owner: psycopg.Connection[Any]
+) -> None:
+    # Refused while the statement is built, before anything is sent: no SQLSTATE to go by.
+    tenant = factories.tenant(owner, "solo")
+    session = factories.chat_session(owner, tenant, factories.user(owner, tenant))
+    not_a_count = message(tenant, session, "bad tokens")._replace(prompt_tokens=2**40)
+
+    results = await asyncio.gather(
+        chat_log.write(tenant, [message(tenant, session, "fine one")]),
+        chat_log.write(tenant, [not_a_count]),
+        chat_log.write(tenant, [message(tenant, session, "fine two")]),
+        return_exceptions=True,
+    )
+    assert results[0] is None
+    assert results[2] is None
+    assert isinstance(results[1], psycopg.DataError)
+    contents = {row[0] for row in owner.execute("SELECT content FROM chat_messages")}
+    assert contents == {"fine one", "fine two"}
+
+
 def checkpoint(thread: str) -> tuple[CheckpointRow, BlobRow]:
     """A turn's checkpoint rows as LangGraph's saver makes them (contents beside the point)."""
     return (

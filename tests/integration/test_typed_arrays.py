@@ -9,7 +9,7 @@ from typing import Any
 import psycopg
 import pytest
 from psycopg.adapt import PyFormat
-from psycopg.types.json import Jsonb
+from psycopg.types.json import Json, Jsonb
 
 from db.engine import create_checkpoint_pool
 from db.typed_arrays import (
@@ -96,6 +96,25 @@ def test_unnest_lines_typed_columns_up_row_by_row(connection: psycopg.Connection
         ),
     ).fetchall()
     assert rows == [(ids[0], "a", 1, {"k": 1}), (ids[1], None, 2, None), (ids[2], "c", 3, [3])]
+
+
+@pytest.mark.parametrize(
+    "column",
+    [
+        UuidArray([uuid.uuid4(), "not a uuid"]),  # type: ignore[list-item]
+        IntArray([1, 2**31]),
+        IntArray([1.5]),  # type: ignore[list-item]
+        TextArray([b"bytes"]),  # type: ignore[list-item]
+        JsonbArray([Json({"json, not jsonb": 1})]),
+    ],
+    ids=["uuid", "int4 range", "float", "bytes as text", "json wrapper"],
+)
+def test_a_value_its_column_cannot_hold_is_a_data_error_before_anything_is_sent(
+    connection: psycopg.Connection[Any], column: list[Any]
+) -> None:
+    with pytest.raises(psycopg.DataError, match="does not fit its type"):
+        connection.execute("SELECT %b", (column,))
+    assert connection.execute("SELECT 1").fetchone() == (1,)  # the connection is still fine
 
 
 async def test_the_chat_logs_pool_dumps_typed_arrays_itself(runtime_database: str) -> None:
