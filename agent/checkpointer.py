@@ -48,6 +48,7 @@ from psycopg.rows import DictRow, dict_row
 from psycopg_pool import AsyncConnectionPool
 
 from db.chat_log import BLOB_COLUMNS, BlobRow, CheckpointRow, columns_of
+from db.typed_arrays import placeholders
 
 log = logging.getLogger(__name__)
 REMEMBERED_THREADS = 1000
@@ -124,8 +125,7 @@ class _Recorder:
 _PUT_CHECKPOINT = (
     "WITH blobs AS ("
     " INSERT INTO checkpoint_blobs (thread_id, checkpoint_ns, channel, version, type, blob)"
-    " SELECT * FROM unnest(%b::text[], %b::text[], %b::text[], %b::text[], %b::text[],"
-    " %b::bytea[])"
+    f" SELECT * FROM unnest({placeholders(BLOB_COLUMNS)})"
     " ON CONFLICT (thread_id, checkpoint_ns, channel, version) DO NOTHING)"
     " INSERT INTO checkpoints (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id,"
     " checkpoint, metadata) VALUES (%b, %b, %b, %b, %b, %b)"

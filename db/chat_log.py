@@ -29,7 +29,15 @@ from typing import Any, NamedTuple
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
-from db.typed_arrays import ByteaArray, IntArray, JsonbArray, TextArray, UuidArray
+from db.typed_arrays import (
+    ByteaArray,
+    IntArray,
+    JsonbArray,
+    TextArray,
+    TypedArray,
+    UuidArray,
+    placeholders,
+)
 
 log = logging.getLogger(__name__)
 
@@ -90,33 +98,31 @@ class BlobRow(NamedTuple):
     blob: bytes | None
 
 
-# Migration 0015's function: every tenant's messages and events, and the turns' checkpoints,
-# in one statement, the rows as one array per column, each message and event with the tenant
-# its writer claimed. Binary parameters: psycopg's text format escapes every quote of the JSON
-# contents in Python, 6x slower. The pool's connections dump the typed arrays
-# (db/engine.py).
-WRITE = (
-    "SELECT chat_log_write(%b::boolean, %b::uuid[], %b::uuid[], %b::uuid[], %b::uuid[],"
-    " %b::text[], %b::text[], %b::jsonb[], %b::text[], %b::text[], %b::text[], %b::int[],"
-    " %b::int[], %b::int[], %b::jsonb[], %b::uuid[], %b::uuid[], %b::uuid[], %b::uuid[],"
-    " %b::uuid[], %b::text[], %b::jsonb[], %b::text[], %b::text[], %b::text[], %b::text[],"
-    " %b::jsonb[], %b::jsonb[], %b::text[], %b::text[], %b::text[], %b::text[], %b::text[],"
-    " %b::bytea[])"
-)
-# Each column's array type, in WRITE's order (a message's and an event's first: the claim).
-MESSAGE_COLUMNS: tuple[type[list[Any]], ...] = (
+# Each column's array type, in chat_log_write's order (a message's and an event's first: the
+# claim).
+MESSAGE_COLUMNS: tuple[type[TypedArray[Any]], ...] = (
     UuidArray, UuidArray, UuidArray, UuidArray, TextArray, TextArray, JsonbArray, TextArray,
     TextArray, TextArray, IntArray, IntArray, IntArray, JsonbArray,
 )  # fmt: skip
-EVENT_COLUMNS: tuple[type[list[Any]], ...] = (
+EVENT_COLUMNS: tuple[type[TypedArray[Any]], ...] = (
     UuidArray, UuidArray, UuidArray, UuidArray, UuidArray, TextArray, JsonbArray,
 )  # fmt: skip
-CHECKPOINT_COLUMNS: tuple[type[list[Any]], ...] = (
+CHECKPOINT_COLUMNS: tuple[type[TypedArray[Any]], ...] = (
     TextArray, TextArray, TextArray, TextArray, JsonbArray, JsonbArray,
 )  # fmt: skip
-BLOB_COLUMNS: tuple[type[list[Any]], ...] = (
+BLOB_COLUMNS: tuple[type[TypedArray[Any]], ...] = (
     TextArray, TextArray, TextArray, TextArray, TextArray, ByteaArray,
 )  # fmt: skip
+
+# Migration 0015's function: every tenant's messages and events, and the turns' checkpoints,
+# in one statement, the rows as one array per column (binary: psycopg's text format escapes
+# every quote of the JSON contents in Python, 6x slower), each message and event with the
+# tenant its writer claimed. The pool's connections dump the typed arrays (db/engine.py).
+WRITE = (
+    "SELECT chat_log_write(%b::boolean, "
+    + placeholders((*MESSAGE_COLUMNS, *EVENT_COLUMNS, *CHECKPOINT_COLUMNS, *BLOB_COLUMNS))
+    + ")"
+)
 
 
 @dataclass
@@ -267,7 +273,9 @@ class ChatLog:
         self.transactions += 1
 
 
-def columns_of(rows: Sequence[Sequence[Any]], kinds: Sequence[type[list[Any]]]) -> list[list[Any]]:
+def columns_of(
+    rows: Sequence[Sequence[Any]], kinds: Sequence[type[TypedArray[Any]]]
+) -> list[TypedArray[Any]]:
     """Rows turned into one array per column, as `unnest` takes them, each of its column's
     array type (db/typed_arrays.py). Transposed by `zip`, in C: a Python loop over every value
     was a tenth of the write path's time."""

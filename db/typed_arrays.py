@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import struct
 import uuid
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, ClassVar, TypeVar
 
 import psycopg
 from psycopg.abc import AdaptContext
@@ -31,28 +32,42 @@ _NULL = _LENGTH(-1)
 _INT4 = struct.Struct(">i").pack
 _UUID_LENGTH = _LENGTH(16)
 _INT4_LENGTH = _LENGTH(4)
+_T = TypeVar("_T")
 JSONB_VERSION = b"\x01"
 """jsonb's binary format: a version byte, then the JSON text."""
 
 
-class UuidArray(list[uuid.UUID | None]):
-    """A uuid[] column."""
+class TypedArray(list[_T]):
+    """A column of values of one PostgreSQL type, `sql_type` (what its parameter is cast to)."""
+
+    sql_type: ClassVar[str]
 
 
-class TextArray(list[str | None]):
-    """A text[] column."""
+class UuidArray(TypedArray[uuid.UUID | None]):
+    sql_type = "uuid[]"
 
 
-class JsonbArray(list[Any]):
-    """A jsonb[] column: JSON text, or psycopg `Jsonb` wrappers."""
+class TextArray(TypedArray[str | None]):
+    sql_type = "text[]"
 
 
-class IntArray(list[int | None]):
-    """An integer[] (int4) column."""
+class JsonbArray(TypedArray[Any]):
+    """JSON text, or psycopg `Jsonb` wrappers."""
+
+    sql_type = "jsonb[]"
 
 
-class ByteaArray(list[bytes | None]):
-    """A bytea[] column."""
+class IntArray(TypedArray[int | None]):
+    sql_type = "int[]"
+
+
+class ByteaArray(TypedArray[bytes | None]):
+    sql_type = "bytea[]"
+
+
+def placeholders(kinds: Iterable[type[TypedArray[Any]]]) -> str:
+    """The statement's binary parameters for columns of these kinds, each cast to its type."""
+    return ", ".join(f"%b::{kind.sql_type}" for kind in kinds)
 
 
 def _oids(name: str) -> tuple[int, int]:
@@ -146,7 +161,7 @@ class _ByteaArrayDumper(_TypedArrayDumper):
         return [_NULL if v is None else _LENGTH(len(v)) + bytes(v) for v in values]
 
 
-_DUMPERS: dict[type[list[Any]], type[Dumper]] = {
+_DUMPERS: dict[type[TypedArray[Any]], type[Dumper]] = {
     UuidArray: _UuidArrayDumper,
     TextArray: _TextArrayDumper,
     JsonbArray: _JsonbArrayDumper,
