@@ -81,12 +81,9 @@ class Conversations:
     _running: int = field(default=0, init=False, repr=False)
     _idle: asyncio.Event = field(default_factory=asyncio.Event, init=False, repr=False)
 
-    def _admission(self) -> asyncio.Semaphore | contextlib.nullcontext[None]:
-        if self.max_concurrent is None:
-            return contextlib.nullcontext()
-        if self._admitted is None:
+    def __post_init__(self) -> None:
+        if self.max_concurrent is not None:
             self._admitted = asyncio.Semaphore(self.max_concurrent)
-        return self._admitted
 
     async def drained(self, within: float | None) -> bool:
         """Wait until no turn is running, `within` seconds at most; whether none is."""
@@ -189,7 +186,7 @@ class Conversations:
         deadline = asyncio.timeout(self.deadline_seconds)
         self._running += 1
         self._idle.clear()
-        admission = self._admission()
+        admission = self._admitted or contextlib.nullcontext()
         try:
             async with deadline, admission:
                 return await self._turn(
