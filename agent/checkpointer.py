@@ -7,7 +7,7 @@ On top of `AsyncPostgresSaver`:
   after another (reported upstream). Over a pool each call has its own connection, so a
   semaphore sized to the pool is all the exclusion needed.
 - Within a turn (`checkpoint_turn`), the checkpoint the run ends with is kept in memory, and
-  its rows (LangGraph's own encoding, built by the base class) are handed to the turn, which
+  its rows (LangGraph's own encoding, from the bytes the copy in memory holds) go to the turn, which
   commits them in the chat log's statement with the turn's messages (`TurnCheckpoints`): one
   round trip and one wait for the disk for both, and never a conversation's state without
   its messages or messages without their state. Pending writes (a question asked) go in the
@@ -40,11 +40,14 @@ from langgraph.checkpoint.base import (
     CheckpointMetadata,
     CheckpointTuple,
     get_checkpoint_id,
+    get_serializable_checkpoint_metadata,
 )
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+from langgraph.checkpoint.serde.types import _DeltaSnapshot
 from psycopg import AsyncCursor
 from psycopg.rows import DictRow, dict_row
+from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
 from db.chat_log import BLOB_COLUMNS, BlobRow, CheckpointRow, columns_of
@@ -82,7 +85,6 @@ class TurnCheckpoints:
 
 
 _TURN: ContextVar[TurnCheckpoints | None] = ContextVar("checkpoint_turn", default=None)
-_HANDOFF: ContextVar[list[_Statement] | None] = ContextVar("checkpoint_handoff", default=None)
 
 
 @contextmanager
@@ -196,19 +198,46 @@ class PooledPostgresSaver(AsyncPostgresSaver):
             config, checkpoint, metadata, dict(checkpoint["channel_versions"])
         )
         self._remember(turn.thread_id, remembered)
-        # The base class builds the rows (LangGraph's own encoding); the turn commits them.
-        recorded: list[_Statement] = []
-        token = _HANDOFF.set(recorded)
-        try:
-            await super().aput(config, checkpoint, metadata, new_versions)
-        finally:
-            _HANDOFF.reset(token)
-        if (rows := _checkpoint_rows(self, recorded)) is not None:
-            turn.checkpoints.extend(rows[0])
-            turn.blobs.extend(rows[1])
-        else:
-            self._in_background(turn, self._commit(recorded))
+        # The rows the base class would write; the turn commits them.
+        checkpoint_row, blob_rows = self._rows(config, checkpoint, metadata, new_versions)
+        turn.checkpoints.append(checkpoint_row)
+        turn.blobs.extend(blob_rows)
         return next_config
+
+    def _rows(
+        self,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+    ) -> tuple[CheckpointRow, list[BlobRow]]:
+        """The rows `AsyncPostgresSaver.aput` writes for `checkpoint`, its encoding restated
+        (tests compare the two): the base class encodes the blobs in a worker thread, and a
+        turn's reply waited for that hop, where the copy kept in memory holds them encoded.
+
+        Primitive channel values stay inline in the checkpoint's row; the others (and delta
+        snapshots, marked True inline) go to blobs, at the versions this put changed."""
+        configurable = config["configurable"]
+        thread_id, checkpoint_ns = configurable["thread_id"], configurable["checkpoint_ns"]
+        inline = dict(checkpoint["channel_values"])
+        blob_values: dict[str, Any] = {}
+        for channel, value in checkpoint["channel_values"].items():
+            if isinstance(value, _DeltaSnapshot):
+                blob_values[channel] = inline.pop(channel)
+                inline[channel] = True
+            elif value is not None and not isinstance(value, str | int | float | bool):
+                blob_values[channel] = inline.pop(channel)
+        versions = {k: v for k, v in new_versions.items() if k in blob_values}
+        blobs = self._dump_blobs(thread_id, checkpoint_ns, blob_values, versions)
+        row = CheckpointRow(
+            thread_id,
+            checkpoint_ns,
+            checkpoint["id"],
+            configurable.get("checkpoint_id"),
+            Jsonb({**checkpoint, "channel_values": inline}),
+            Jsonb(get_serializable_checkpoint_metadata(config, metadata)),
+        )
+        return row, [BlobRow(*blob) for blob in blobs]
 
     async def aput_writes(
         self,
@@ -250,10 +279,7 @@ class PooledPostgresSaver(AsyncPostgresSaver):
             return
         recorded: list[_Statement] = []
         yield _Recorder(recorded)  # type: ignore[misc]
-        if (handoff := _HANDOFF.get()) is not None:
-            handoff.extend(recorded)
-        else:
-            await self._commit(recorded)
+        await self._commit(recorded)
 
     async def _commit(self, statements: list[_Statement]) -> None:
         """Execute the base class's write statements in one transaction, one round trip.
@@ -282,8 +308,9 @@ class PooledPostgresSaver(AsyncPostgresSaver):
     ) -> list[tuple[str, str, str, str, str, bytes | None]]:
         """The blobs to write, encoded once: the copy kept in memory already holds every
         channel encoded by the same serializer (the conversation's messages, most of a turn's
-        encoding time). Runs in a worker thread (the base class's `asyncio.to_thread`): it only
-        reads one entry of `_recent` and a copy no longer written to."""
+        encoding time). Called inline within a turn (`_rows`), and in a worker thread by the
+        base class outside turns (its `asyncio.to_thread`): it only reads one entry of
+        `_recent` and a copy no longer written to."""
         remembered = self._recent.get(thread_id)
         encoded: list[tuple[str, str, str, str, str, bytes | None]] = []
         for channel, version in versions.items():
@@ -297,6 +324,11 @@ class PooledPostgresSaver(AsyncPostgresSaver):
             kind, blob = kept
             encoded.append((thread_id, checkpoint_ns, channel, str(version), kind, blob))
         return encoded
+
+    def remembers(self, thread_id: str, checkpoint_id: str) -> bool:
+        """Whether a turn on `thread_id` starting from `checkpoint_id` finds it in memory."""
+        remembered = self._recent.get(thread_id)
+        return remembered is not None and checkpoint_id in remembered.storage[thread_id][""]
 
     async def adelete_thread(self, thread_id: str) -> None:
         self._recent.pop(thread_id, None)
