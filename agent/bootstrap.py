@@ -279,6 +279,7 @@ async def build_services(settings: Settings, urls: DatabaseUrls | None = None) -
         chat_log=chat_log,
         deadline_seconds=settings.turn_deadline_seconds,
         max_concurrent=settings.max_concurrent_turns,
+        remembered_threads=settings.remembered_threads,
     )
     return Services(
         settings=settings,

@@ -104,11 +104,13 @@ async def open_session(
     *,
     title: str,
     context: dict[str, Any] | None = None,
+    session_id: uuid.UUID | None = None,
 ) -> OpenSession:
-    """The traveller's session for `thread_id`, created on the first turn."""
+    """The traveller's session for `thread_id`, created on the first turn (with `session_id`
+    if given: a turn on a new thread knows its session's id before it is stored)."""
     clean_title = " ".join(storable(title).split())[:TITLE_LENGTH] or None
     params = (
-        new_id(),
+        session_id or new_id(),
         traveller.tenant_id,
         traveller.user_id,
         thread_id,
@@ -142,11 +144,13 @@ async def record_turn(
     checkpoints: Sequence[CheckpointRow] = (),
     blobs: Sequence[BlobRow] = (),
 ) -> int:
-    """Write the turn's messages and events, and its checkpoint's rows, in one transaction;
-    returns the messages written.
+    """Write the turn's messages and its checkpoint's rows in one transaction, then post its
+    analytics events; returns the messages written.
 
-    The chat log group-commits them with whatever other turns are writing at the same moment,
-    and returns once they are committed.
+    The chat log group-commits the rows with whatever other turns are writing at the same
+    moment, and returns once they are committed. The events (analytics, which no reply
+    depends on) follow in a transaction of their own or with the next turn's rows, while the
+    reply goes back; a shutdown writes them before it ends (`ChatLog.aclose`).
     """
     messages = [_row(message, traveller, chat) for message in said]
     events = [
@@ -159,7 +163,8 @@ async def record_turn(
         )
         for kind, properties in _events(said, first_turn=first_turn, latency_ms=latency_ms)
     ]
-    await chat_log.write(traveller.tenant_id, messages, events, checkpoints, blobs)
+    await chat_log.write(traveller.tenant_id, messages, checkpoints=checkpoints, blobs=blobs)
+    chat_log.post(traveller.tenant_id, events, promptly=True)
     return len(messages)
 
 

@@ -1,4 +1,11 @@
-"""One turn of a conversation: run the graph (or resume it), then record what was said."""
+"""One turn of a conversation: run the graph (or resume it), then record what was said.
+
+The session's lookup (`open_session`) and the run overlap where this process can tell what
+the lookup will say (a new thread; a thread whose last turn it answered itself): the run
+starts at once, and nothing is done in the traveller's name, heard or stored before the
+database has confirmed it; a run begun from a conversation that moved on is void
+(`SessionMoved`) and the turn starts again from what the database holds.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +14,8 @@ import contextlib
 import logging
 import time
 import uuid
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
@@ -24,8 +33,13 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from agent.accounts import Traveller
-from agent.checkpointer import checkpoint_turn
-from agent.persistence import Said, open_session, record_turn, said_by_graph
+from agent.checkpointer import (
+    REMEMBERED_THREADS,
+    PooledPostgresSaver,
+    TurnCheckpoints,
+    checkpoint_turn,
+)
+from agent.persistence import OpenSession, Said, open_session, record_turn, said_by_graph
 from db.chat_log import ChatLog
 from db.engine import CONNECTION_LOST
 from db.ids import new_id
@@ -40,6 +54,10 @@ SORRY = "Sorry, something went wrong on my side; please try again in a moment."
 UNSAVED = "Sorry, I could not save our conversation just now; please say that again in a moment."
 TOO_SLOW = "Sorry, that took me too long to answer, so I stopped; please try again in a moment."
 NO_DATABASE = "Sorry, I cannot reach our database just now; please try again in a moment."
+
+
+class SessionMoved(Exception):
+    """The conversation is not where this process left it: a run begun from there is void."""
 
 
 @dataclass(frozen=True)
@@ -77,6 +95,12 @@ class Conversations:
     """Turns run at once (None: no limit). The others wait before they start, holding no
     connection: a turn admitted runs at the machine's pace instead of every turn crawling
     while holding pooled connections, until some wait past their pool's timeout."""
+    remembered_threads: int = REMEMBERED_THREADS
+    """Threads whose conversation this process remembers as its last turn left it."""
+    _left: OrderedDict[str, tuple[uuid.UUID, OpenSession]] = field(
+        default_factory=OrderedDict, init=False, repr=False
+    )
+    """By thread: the traveller and the session as this process's last turn on it left them."""
     _admitted: asyncio.Semaphore | None = field(default=None, init=False, repr=False)
     _running: int = field(default=0, init=False, repr=False)
     _idle: asyncio.Event = field(default_factory=asyncio.Event, init=False, repr=False)
@@ -135,7 +159,11 @@ class Conversations:
         stream: Any = self.graph.astream(
             graph_input, config, context=context, stream_mode=modes, durability="exit"
         )
+        unconfirmed = context.confirmed if listener is not None else None
         async for mode, payload in stream:
+            if unconfirmed is not None:
+                await unconfirmed()  # the listener hears nothing of a run that may be void
+                unconfirmed = None
             if mode == "messages" and listener is not None:
                 chunk, metadata = payload
                 if metadata.get("langgraph_node") == "model" and isinstance(chunk, AIMessageChunk):
@@ -193,6 +221,7 @@ class Conversations:
                     traveller,
                     message,
                     thread,
+                    new_thread=thread_id is None,
                     sandbox=sandbox,
                     recorded=recorded,
                     session_context=session_context,
@@ -222,6 +251,7 @@ class Conversations:
         message: str,
         thread: str,
         *,
+        new_thread: bool,
         sandbox: bool,
         recorded: dict[str, ToolRecord] | None,
         session_context: dict[str, Any] | None,
@@ -238,27 +268,131 @@ class Conversations:
                 f" {self.max_message_chars}). Could you say it in fewer words?",
                 False,
             )
-        config: RunnableConfig = {"configurable": {"thread_id": thread}}
-        chat = await open_session(
+        answer = _Answer(
+            message,
+            sandbox=sandbox,
+            recorded=recorded,
+            listener=listener,
+            reply_ui_ids=reply_ui_ids,
+            currency=currency,
+            preferences=preferences,
+        )
+        # How this process left the thread serves one turn: the next one starts from how
+        # this turn leaves it, if it stores anything.
+        left = self._left.pop(thread, None)
+        session_id = new_id()
+        opening = open_session(
             self.chat_log.pool,
             traveller,
             uuid.UUID(thread),
             title=message,
             context=session_context,
+            session_id=session_id,
         )
+        if new_thread:
+            left = (
+                traveller.user_id,
+                OpenSession(session_id, session_context or {}, True, False, None),
+            )
+        guess = None if sandbox else self._guess(traveller, thread, left)
+        if guess is None:
+            return await self._answer(traveller, thread, await opening, answer)
+        # The run starts from the conversation as this process left it (or from a new one)
+        # while the database confirms that is where it stands: the session's round trip
+        # overlaps the run instead of preceding it. Nothing is done in the traveller's name
+        # (no tool runs) and nothing is heard or stored before it has confirmed. Where the
+        # conversation moved on meanwhile (another process answered on it, it was deleted,
+        # it is not this traveller's), the run is void and the turn starts again from what the
+        # database holds, or fails as it would have.
+        confirming = asyncio.ensure_future(opening)
+        confirming.add_done_callback(_retrieved)
+
+        async def confirmed() -> None:
+            if await asyncio.shield(confirming) != guess:
+                raise SessionMoved(thread)
+
+        try:
+            return await self._answer(traveller, thread, guess, answer, confirmed)
+        except SessionMoved:
+            log.info("thread %s moved on since this process answered on it", thread)
+            return await self._answer(traveller, thread, await confirming, answer)
+
+    def _guess(
+        self, traveller: Traveller, thread: str, left: tuple[uuid.UUID, OpenSession] | None
+    ) -> OpenSession | None:
+        """The session the turn should find: a new thread's, or the one this process's last
+        turn on the thread `left`, while the saver still holds that turn's checkpoint (else
+        the run would read the database anyway). None: ask the database first."""
+        if left is None or left[0] != traveller.user_id:
+            return None
+        chat = left[1]
+        if chat.context.get("sandbox"):
+            return None  # a replay fork: its tools answer from the original thread
+        if chat.checkpoint_id is None:
+            return chat if chat.first_turn else None
+        saver = self.graph.checkpointer
+        if (
+            chat.awaiting_answer  # an answer resumes a tool, with no model call before it
+            or not isinstance(saver, PooledPostgresSaver)
+            or not saver.remembers(thread, chat.checkpoint_id)
+        ):
+            return None
+        return chat
+
+    def _leave(
+        self,
+        traveller: Traveller,
+        thread: str,
+        chat: OpenSession,
+        checkpointed: TurnCheckpoints,
+        asked: bool,
+    ) -> None:
+        """Remember how this turn left the conversation."""
+        if not checkpointed.checkpoints:
+            return
+        self._left[thread] = (
+            traveller.user_id,
+            replace(
+                chat,
+                first_turn=False,
+                awaiting_answer=asked,
+                checkpoint_id=checkpointed.checkpoints[-1].checkpoint_id,
+            ),
+        )
+        while len(self._left) > self.remembered_threads:
+            self._left.popitem(last=False)
+
+    async def _answer(
+        self,
+        traveller: Traveller,
+        thread: str,
+        chat: OpenSession,
+        answer: _Answer,
+        confirmed: Callable[[], Awaitable[None]] | None = None,
+    ) -> TurnResult:
+        """Run the graph on the turn's message from `chat` and record what was said.
+
+        `confirmed`: the run starts before the database confirmed `chat`; awaited before
+        anything is heard, done or stored (it raises `SessionMoved` if the run is void).
+        """
+        message, sandbox, recorded = answer.message, answer.sandbox, answer.recorded
+        config: RunnableConfig = {"configurable": {"thread_id": thread}}
         if chat.context.get("sandbox"):
             # A replay fork stays a sandbox for every later turn, whoever runs it.
             sandbox = True
             recorded = recorded or await self.recorded(str(chat.context.get("forked_from")))
         context = self.context(traveller, thread, chat.id, sandbox=sandbox, recorded=recorded)
-        if currency:
-            context = replace(context, currency=currency)
-        if preferences:
+        if answer.currency:
+            context = replace(context, currency=answer.currency)
+        if answer.preferences:
+            preferences = answer.preferences
             context = replace(
                 context,
                 default_cabin=str(preferences.get("cabin") or context.default_cabin),
                 default_travellers=int(preferences.get("travellers") or context.default_travellers),
             )
+        if confirmed is not None:
+            context = replace(context, confirmed=confirmed)
         started = time.perf_counter()
         said: list[Said] = []
         if chat.awaiting_answer:
@@ -275,10 +409,14 @@ class Conversations:
                 chat.checkpoint_id,
                 awaiting_answer=chat.awaiting_answer,
             ) as checkpointed:
-                produced, question = await self._run(graph_input, config, context, listener)
+                produced, question = await self._run(graph_input, config, context, answer.listener)
         except Exception:
+            if confirmed is not None:
+                await confirmed()  # a void run is not a failure of the turn's
             log.exception("turn failed on thread %s", thread)
             return TurnResult(thread, SORRY, False, chat.id)
+        if confirmed is not None:
+            await confirmed()
         latency = (time.perf_counter() - started) * 1000
         said.extend(
             stored
@@ -298,7 +436,7 @@ class Conversations:
             reply = text
         else:
             reply = _final_reply(produced)
-        said[-1] = _with_latency(said[-1], latency, reply_ui_ids)
+        said[-1] = _with_latency(said[-1], latency, answer.reply_ui_ids)
         try:
             # The run's checkpoint is committed with the turn's messages, in one statement
             # (a question's pending writes, already on their way, beside them); the reply
@@ -317,7 +455,28 @@ class Conversations:
         except Exception:
             log.exception("could not record the turn on thread %s", thread)
             return TurnResult(thread, UNSAVED, False, chat.id)
+        self._leave(traveller, thread, chat, checkpointed, question is not None)
         return TurnResult(thread, reply, question is not None, chat.id)
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """What the traveller said and how the turn's caller wants it answered."""
+
+    message: str
+    sandbox: bool
+    recorded: dict[str, ToolRecord] | None
+    listener: TurnListener | None
+    reply_ui_ids: list[str] | None
+    currency: str | None
+    preferences: dict[str, Any] | None
+
+
+def _retrieved(task: asyncio.Future[Any]) -> None:
+    """A turn that stopped (its deadline) before its session was confirmed leaves nothing
+    unretrieved behind: the turn already ended in one sentence."""
+    if not task.cancelled():
+        task.exception()
 
 
 def _messages_of(update: Any) -> list[BaseMessage]:

@@ -176,14 +176,27 @@ class ChatLog:
         # The caller going away (a cancelled turn) must not cancel a write others share.
         await asyncio.shield(committed)
 
-    def post(self, tenant_id: uuid.UUID, events: Sequence[EventRow]) -> None:
-        """Queue analytics events: written with the next flush, nobody waits for them."""
+    def post(
+        self, tenant_id: uuid.UUID, events: Sequence[EventRow], *, promptly: bool = False
+    ) -> None:
+        """Queue analytics events: written with the next flush, nobody waits for them.
+
+        `promptly`: when no transaction is in flight, start one for them now rather than
+        wait `linger_seconds` for company (a turn's own events, posted once its reply is
+        stored: the server writes them while the traveller reads). When one is in flight,
+        they ride along with the next as any analytics do."""
         if events:
             self._enqueue(_Entry(tenant_id, [], list(events), None))
+            if promptly and self._busy == 0:
+                self._urgent.set()
 
     async def aclose(self) -> None:
         """Write everything still waiting (a shutdown loses no event)."""
         self._closing = True
+        await self.flushed()
+
+    async def flushed(self) -> None:
+        """Return once everything queued so far is written, analytics without their linger."""
         self._urgent.set()
         while self._writer is not None or self._flushing:
             pending = [*self._flushing, *([self._writer] if self._writer else [])]

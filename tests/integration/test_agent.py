@@ -46,6 +46,7 @@ async def test_a_search_turn_is_answered_and_recorded(services: Services, owner:
     assert session == [
         (result.thread_id, "Flights from London to Lisbon in two weeks", 4, ada.user_id)
     ]
+    await services.chat_log.flushed()  # the turn's events follow its reply
     events = sorted(e[0] for e in rows(owner, "SELECT event_type FROM analytics_events"))
     assert events == sorted(
         ["session_started", "message_sent", "tool_called", "search_performed", "turn_completed"]
@@ -161,6 +162,7 @@ async def test_every_message_is_recorded_once(services: Services, owner: Any) ->
         "question",
     ]
     assert rows(owner, "SELECT message_count FROM chat_sessions") == [(len(keys),)]
+    await services.chat_log.flushed()
     assert rows(
         owner, "SELECT count(*) FROM analytics_events WHERE event_type = 'turn_completed'"
     ) == [(3,)]
