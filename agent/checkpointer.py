@@ -27,10 +27,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
@@ -77,6 +78,25 @@ class TurnCheckpoints:
     blobs: list[BlobRow] = field(default_factory=list)
     writes: list[asyncio.Future[Any]] = field(default_factory=list)
     """Other checkpoint writes (a question's), started in the background."""
+    confirmed: bool = True
+    """Whether the run is known to start from the conversation as the database has it. Until
+    then (a run begun while the session is looked up, agent/turns.py) nothing of it leaves
+    the turn: the copy kept for the next turn and any write wait for `confirm`, and are
+    dropped with the turn if it never comes (the run was void)."""
+    _held: list[Callable[[], None]] = field(default_factory=list)
+
+    def confirm(self) -> None:
+        """The run is the conversation's: what it held back goes ahead, in order."""
+        self.confirmed = True
+        held, self._held = self._held, []
+        for release in held:
+            release()
+
+    def once_confirmed(self, action: Callable[[], None]) -> None:
+        if self.confirmed:
+            action()
+        else:
+            self._held.append(action)
 
     async def written(self) -> None:
         """Return once every checkpoint write of the turn is committed (raise if one failed)."""
@@ -94,11 +114,13 @@ def checkpoint_turn(
     latest: str | None,
     *,
     awaiting_answer: bool,
+    confirmed: bool = True,
 ) -> Iterator[TurnCheckpoints]:
     """Run a turn's graph inside this: `PooledPostgresSaver` then starts from memory where it
     can and hands the run's checkpoint to the turn (`TurnCheckpoints`) instead of writing it;
-    any other saver works as it always does."""
-    turn = TurnCheckpoints(thread_id, latest, awaiting_answer)
+    any other saver works as it always does. `confirmed=False`: the run may be void, see
+    `TurnCheckpoints.confirmed`."""
+    turn = TurnCheckpoints(thread_id, latest, awaiting_answer, confirmed=confirmed)
     if not isinstance(saver, PooledPostgresSaver):
         yield turn
         return
@@ -197,9 +219,11 @@ class PooledPostgresSaver(AsyncPostgresSaver):
         next_config = remembered.put(
             config, checkpoint, metadata, dict(checkpoint["channel_versions"])
         )
-        self._remember(turn.thread_id, remembered)
+        turn.once_confirmed(partial(self._remember, turn.thread_id, remembered))
         # The rows the base class would write; the turn commits them.
-        checkpoint_row, blob_rows = self._rows(config, checkpoint, metadata, new_versions)
+        checkpoint_row, blob_rows = self._rows(
+            config, checkpoint, metadata, new_versions, remembered
+        )
         turn.checkpoints.append(checkpoint_row)
         turn.blobs.extend(blob_rows)
         return next_config
@@ -210,10 +234,12 @@ class PooledPostgresSaver(AsyncPostgresSaver):
         checkpoint: Checkpoint,
         metadata: CheckpointMetadata,
         new_versions: ChannelVersions,
+        encoded: InMemorySaver,
     ) -> tuple[CheckpointRow, list[BlobRow]]:
         """The rows `AsyncPostgresSaver.aput` writes for `checkpoint`, its encoding restated
         (tests compare the two): the base class encodes the blobs in a worker thread, and a
-        turn's reply waited for that hop, where the copy kept in memory holds them encoded.
+        turn's reply waited for that hop, where `encoded` (the copy kept in memory, put by the
+        same serializer) holds every channel encoded already.
 
         Primitive channel values stay inline in the checkpoint's row; the others (and delta
         snapshots, marked True inline) go to blobs, at the versions this put changed."""
@@ -228,7 +254,12 @@ class PooledPostgresSaver(AsyncPostgresSaver):
             elif value is not None and not isinstance(value, str | int | float | bool):
                 blob_values[channel] = inline.pop(channel)
         versions = {k: v for k, v in new_versions.items() if k in blob_values}
-        blobs = self._dump_blobs(thread_id, checkpoint_ns, blob_values, versions)
+        blobs = [
+            (thread_id, checkpoint_ns, channel, str(version), *kept)
+            if (kept := encoded.blobs.get((thread_id, checkpoint_ns, channel, version)))
+            else self._dump_blobs(thread_id, checkpoint_ns, blob_values, {channel: version})[0]
+            for channel, version in versions.items()
+        ]
         row = CheckpointRow(
             thread_id,
             checkpoint_ns,
@@ -251,6 +282,18 @@ class PooledPostgresSaver(AsyncPostgresSaver):
             self._recent.pop(config["configurable"]["thread_id"], None)
             await super().aput_writes(config, writes, task_id, task_path)
             return
+        turn.once_confirmed(
+            partial(self._put_turn_writes, turn, config, list(writes), task_id, task_path)
+        )
+
+    def _put_turn_writes(
+        self,
+        turn: TurnCheckpoints,
+        config: RunnableConfig,
+        writes: Sequence[tuple[str, Any]],
+        task_id: str,
+        task_path: str,
+    ) -> None:
         remembered = self._recent.get(turn.thread_id)
         if remembered is not None:
             # The copy holds one checkpoint: these writes belong with it, or it is stale.
@@ -298,32 +341,6 @@ class PooledPostgresSaver(AsyncPostgresSaver):
             async with conn.pipeline(), conn.transaction(), conn.cursor() as cur:
                 for query, rows in statements:
                     await cur.executemany(query, rows)
-
-    def _dump_blobs(
-        self,
-        thread_id: str,
-        checkpoint_ns: str,
-        values: dict[str, Any],
-        versions: ChannelVersions,
-    ) -> list[tuple[str, str, str, str, str, bytes | None]]:
-        """The blobs to write, encoded once: the copy kept in memory already holds every
-        channel encoded by the same serializer (the conversation's messages, most of a turn's
-        encoding time). Called inline within a turn (`_rows`), and in a worker thread by the
-        base class outside turns (its `asyncio.to_thread`): it only reads one entry of
-        `_recent` and a copy no longer written to."""
-        remembered = self._recent.get(thread_id)
-        encoded: list[tuple[str, str, str, str, str, bytes | None]] = []
-        for channel, version in versions.items():
-            kept = (
-                remembered.blobs.get((thread_id, checkpoint_ns, channel, version))
-                if remembered is not None and channel in values
-                else None
-            )
-            if kept is None:
-                return super()._dump_blobs(thread_id, checkpoint_ns, values, versions)
-            kind, blob = kept
-            encoded.append((thread_id, checkpoint_ns, channel, str(version), kind, blob))
-        return encoded
 
     def remembers(self, thread_id: str, checkpoint_id: str) -> bool:
         """Whether a turn on `thread_id` starting from `checkpoint_id` finds it in memory."""

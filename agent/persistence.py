@@ -163,8 +163,9 @@ async def record_turn(
         )
         for kind, properties in _events(said, first_turn=first_turn, latency_ms=latency_ms)
     ]
-    await chat_log.write(traveller.tenant_id, messages, checkpoints=checkpoints, blobs=blobs)
-    chat_log.post(traveller.tenant_id, events, promptly=True)
+    await chat_log.write(
+        traveller.tenant_id, messages, checkpoints=checkpoints, blobs=blobs, afterwards=events
+    )
     return len(messages)
 
 

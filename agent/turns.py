@@ -156,33 +156,38 @@ class Conversations:
         modes: list[StreamMode] = ["updates", "messages"] if listener is not None else ["updates"]
         produced: list[BaseMessage] = []
         question: Interrupt | None = None
-        stream: Any = self.graph.astream(
+        # Closed here, whatever happens: the run's exit (its checkpoint and writes) belongs
+        # to this turn, not to whoever collects an abandoned generator later.
+        run: Any = self.graph.astream(
             graph_input, config, context=context, stream_mode=modes, durability="exit"
         )
-        unconfirmed = context.confirmed if listener is not None else None
-        async for mode, payload in stream:
-            if unconfirmed is not None:
-                await unconfirmed()  # the listener hears nothing of a run that may be void
-                unconfirmed = None
-            if mode == "messages" and listener is not None:
-                chunk, metadata = payload
-                if metadata.get("langgraph_node") == "model" and isinstance(chunk, AIMessageChunk):
-                    if chunk.content:
-                        await listener.token(str(chunk.content))
-                elif isinstance(chunk, ToolMessage):
-                    await listener.tool_finished(
-                        chunk.name or "", str(chunk.content), chunk.artifact
-                    )
-            elif mode == "updates" and isinstance(payload, dict):
-                for node, update in payload.items():
-                    if node == "__interrupt__":
-                        question = next(iter(update), None) or question
-                        continue
-                    for message in _messages_of(update):
-                        produced.append(message)
-                        if listener is not None and isinstance(message, AIMessage):
-                            for call in message.tool_calls:
-                                await listener.tool_started(call["name"], call["args"])
+        async with contextlib.aclosing(run) as stream:
+            unconfirmed = context.confirmed if listener is not None else None
+            async for mode, payload in stream:
+                if unconfirmed is not None:
+                    await unconfirmed()  # the listener hears nothing of a run that may be void
+                    unconfirmed = None
+                if mode == "messages" and listener is not None:
+                    chunk, metadata = payload
+                    if metadata.get("langgraph_node") == "model" and isinstance(
+                        chunk, AIMessageChunk
+                    ):
+                        if chunk.content:
+                            await listener.token(str(chunk.content))
+                    elif isinstance(chunk, ToolMessage):
+                        await listener.tool_finished(
+                            chunk.name or "", str(chunk.content), chunk.artifact
+                        )
+                elif mode == "updates" and isinstance(payload, dict):
+                    for node, update in payload.items():
+                        if node == "__interrupt__":
+                            question = next(iter(update), None) or question
+                            continue
+                        for message in _messages_of(update):
+                            produced.append(message)
+                            if listener is not None and isinstance(message, AIMessage):
+                                for call in message.tool_calls:
+                                    await listener.tool_started(call["name"], call["args"])
         return produced, question
 
     async def recorded(self, thread_id: str) -> dict[str, ToolRecord]:
@@ -323,17 +328,20 @@ class Conversations:
         """The session the turn should find: a new thread's, or the one this process's last
         turn on the thread `left`, while the saver still holds that turn's checkpoint (else
         the run would read the database anyway). None: ask the database first."""
-        if left is None or left[0] != traveller.user_id:
-            return None
+        saver = self.graph.checkpointer
+        if (
+            left is None
+            or left[0] != traveller.user_id
+            or not isinstance(saver, PooledPostgresSaver)
+        ):
+            return None  # (another saver would store a run before it is confirmed)
         chat = left[1]
         if chat.context.get("sandbox"):
             return None  # a replay fork: its tools answer from the original thread
         if chat.checkpoint_id is None:
             return chat if chat.first_turn else None
-        saver = self.graph.checkpointer
         if (
             chat.awaiting_answer  # an answer resumes a tool, with no model call before it
-            or not isinstance(saver, PooledPostgresSaver)
             or not saver.remembers(thread, chat.checkpoint_id)
         ):
             return None
@@ -391,8 +399,6 @@ class Conversations:
                 default_cabin=str(preferences.get("cabin") or context.default_cabin),
                 default_travellers=int(preferences.get("travellers") or context.default_travellers),
             )
-        if confirmed is not None:
-            context = replace(context, confirmed=confirmed)
         started = time.perf_counter()
         said: list[Said] = []
         if chat.awaiting_answer:
@@ -408,7 +414,10 @@ class Conversations:
                 thread,
                 chat.checkpoint_id,
                 awaiting_answer=chat.awaiting_answer,
+                confirmed=confirmed is None,
             ) as checkpointed:
+                if confirmed is not None:
+                    context = replace(context, confirmed=_releasing(confirmed, checkpointed))
                 produced, question = await self._run(graph_input, config, context, answer.listener)
         except Exception:
             if confirmed is not None:
@@ -417,6 +426,7 @@ class Conversations:
             return TurnResult(thread, SORRY, False, chat.id)
         if confirmed is not None:
             await confirmed()
+            checkpointed.confirm()
         latency = (time.perf_counter() - started) * 1000
         said.extend(
             stored
@@ -470,6 +480,18 @@ class _Answer:
     reply_ui_ids: list[str] | None
     currency: str | None
     preferences: dict[str, Any] | None
+
+
+def _releasing(
+    confirmed: Callable[[], Awaitable[None]], checkpointed: TurnCheckpoints
+) -> Callable[[], Awaitable[None]]:
+    """`confirmed`, then what the run's checkpointing held back goes ahead."""
+
+    async def confirm() -> None:
+        await confirmed()
+        checkpointed.confirm()
+
+    return confirm
 
 
 def _retrieved(task: asyncio.Future[Any]) -> None:

@@ -164,10 +164,20 @@ class ChatLog:
         events: Sequence[EventRow] = (),
         checkpoints: Sequence[CheckpointRow] = (),
         blobs: Sequence[BlobRow] = (),
+        afterwards: Sequence[EventRow] = (),
     ) -> None:
         """Write the rows (a turn's, with its checkpoint); return once they are committed
-        (raises if they could not be)."""
+        (raises if they could not be). `afterwards`: analytics posted once they are, even if
+        the caller stopped waiting (a turn past its deadline)."""
         committed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if afterwards:
+            follow = list(afterwards)
+
+            def post_once_committed(done: asyncio.Future[None]) -> None:
+                if not done.cancelled() and done.exception() is None:
+                    self.post(tenant_id, follow, promptly=True)
+
+            committed.add_done_callback(post_once_committed)
         self._enqueue(
             _Entry(
                 tenant_id, list(messages), list(events), committed, list(checkpoints), list(blobs)
@@ -197,7 +207,8 @@ class ChatLog:
 
     async def flushed(self) -> None:
         """Return once everything queued so far is written, analytics without their linger."""
-        self._urgent.set()
+        if self._waiting:
+            self._urgent.set()
         while self._writer is not None or self._flushing:
             pending = [*self._flushing, *([self._writer] if self._writer else [])]
             await asyncio.shield(asyncio.gather(*pending, return_exceptions=True))

@@ -175,6 +175,41 @@ async def test_analytics_nobody_waits_for_are_written_by_close(
     assert count(owner, "SELECT count(*) FROM analytics_events") == 7
 
 
+async def test_analytics_afterwards_follow_the_commit_once_even_for_a_caller_gone(
+    chat_log: ChatLog, owner: psycopg.Connection[Any]
+) -> None:
+    tenant = factories.tenant(owner, "after")
+    session = factories.chat_session(owner, tenant, factories.user(owner, tenant))
+    chat_log.linger_seconds = 60.0  # written promptly, not after a linger
+    done = event_row(EventType.TURN_COMPLETED, tenant=tenant, session=session)
+    await chat_log.write(tenant, [message(tenant, session, "seen")], afterwards=[done])
+    # Not in the rows' transaction: the reply did not wait for them.
+    assert count(owner, "SELECT count(*) FROM analytics_events") == 0
+    await chat_log.flushed()
+    assert count(owner, "SELECT count(*) FROM analytics_events") == 1
+    # A caller that stops waiting (a turn at its deadline) still has them follow its rows.
+    gone = asyncio.ensure_future(
+        chat_log.write(
+            tenant,
+            [message(tenant, session, "stored anyway")],
+            afterwards=[event_row(EventType.TURN_COMPLETED, tenant=tenant, session=session)],
+        )
+    )
+    await asyncio.sleep(0)
+    gone.cancel()
+    await chat_log.aclose()
+    assert count(owner, "SELECT count(*) FROM chat_messages") == 2
+    assert count(owner, "SELECT count(*) FROM analytics_events") == 2
+    # A write that failed has none follow it.
+    with pytest.raises(psycopg.errors.CheckViolation):
+        await ChatLog(chat_log.pool).write(
+            tenant,
+            [message(tenant, session, "x" * 100_001)],
+            afterwards=[event_row(EventType.TURN_COMPLETED, tenant=tenant, session=session)],
+        )
+    assert count(owner, "SELECT count(*) FROM analytics_events") == 2
+
+
 async def test_a_row_of_another_tenant_is_refused(
     chat_log: ChatLog, owner: psycopg.Connection[Any]
 ) -> None:

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from langgraph.checkpoint.serde.types import _DeltaSnapshot
 
@@ -157,7 +158,10 @@ async def test_a_turns_checkpoint_rows_are_the_ones_langgraph_writes(
     await AsyncPostgresSaver.aput(saver, stored.config, checkpoint, stored.metadata, versions)
     theirs = _checkpoint_rows(saver, written)
     assert theirs is not None
-    ours = saver._rows(stored.config, checkpoint, stored.metadata, versions)
+    # As in a turn: the copy kept in memory encodes every channel, the rows reuse its bytes.
+    encoded = InMemorySaver(serde=saver.serde)
+    encoded.put(stored.config, checkpoint, stored.metadata, dict(checkpoint["channel_versions"]))
+    ours = saver._rows(stored.config, checkpoint, stored.metadata, versions, encoded)
 
     def plain(rows: list[Any]) -> list[tuple[Any, ...]]:
         return [tuple(getattr(v, "obj", v) for v in row) for row in rows]

@@ -5,6 +5,7 @@ begun from a conversation that moved on is void and started again from the datab
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -75,6 +76,29 @@ def moments(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[float]]:
     return seen
 
 
+async def settled(*stacks: Services) -> None:
+    """Everything the turns left running has finished: checkpoint writes, analytics, and
+    any run nobody closed (which would write its checkpoint when collected)."""
+    gc.collect()
+    await asyncio.sleep(0.1)  # a collected generator's closing runs as a task of its own
+    for services in stacks:
+        await asyncio.gather(*services.checkpointer._background, return_exceptions=True)
+        await services.chat_log.flushed()
+
+
+def stored_checkpoints(owner: Any, thread: str) -> int:
+    query = "SELECT count(*) FROM checkpoints WHERE thread_id = %s"
+    return int(owner.execute(query, (thread,)).fetchone()[0])
+
+
+def orphan_writes(owner: Any) -> int:
+    query = (
+        "SELECT count(*) FROM checkpoint_writes w WHERE NOT EXISTS (SELECT 1 FROM checkpoints c"
+        " WHERE c.thread_id = w.thread_id AND c.checkpoint_id = w.checkpoint_id)"
+    )
+    return int(owner.execute(query).fetchone()[0])
+
+
 def searches(owner: Any) -> int:
     query = "SELECT count(*) FROM analytics_events WHERE event_type = 'search_performed'"
     return int(owner.execute(query).fetchone()[0])
@@ -116,9 +140,15 @@ async def test_a_conversation_moved_on_elsewhere_is_answered_from_the_database(
         # begun from this process's stale copy left no trace: one search (the first turn's),
         # nothing heard of it, and the stored messages are the real run's only.
         assert done.reply.startswith("Booked! Your reference is **")
-        await here.chat_log.flushed()
-        await elsewhere.chat_log.flushed()
+        await settled(here, elsewhere)
         assert searches(owner) == 1
+        assert stored_checkpoints(owner, thread) == 3
+        assert orphan_writes(owner) == 0
+        # The copy this process keeps is the real run's: the next turn starts from it.
+        latest = owner.execute(
+            "SELECT max(checkpoint_id) FROM checkpoints WHERE thread_id = %s", (thread,)
+        ).fetchone()[0]
+        assert here.checkpointer.remembers(thread, latest)
         assert heard.tools == []
         assert "".join(heard.tokens) == done.reply
         (count, stored) = owner.execute(
@@ -159,15 +189,11 @@ async def test_a_search_is_not_run_on_a_conversation_moved_on_elsewhere(
         assert "Madrid" in third.reply
         # The void run's model asked for a search; it never ran (three turns, three searches)
         # and the listener heard the real run's once.
-        await here.chat_log.flushed()
-        await elsewhere.chat_log.flushed()
+        await settled(here, elsewhere)
         assert searches(owner) == 3
         assert heard.tools == ["search_flights"]
-        orphans = owner.execute(
-            "SELECT count(*) FROM checkpoint_writes w WHERE NOT EXISTS (SELECT 1 FROM"
-            " checkpoints c WHERE c.thread_id = w.thread_id AND c.checkpoint_id = w.checkpoint_id)"
-        ).fetchone()[0]
-        assert orphans == 0, "the void run wrote to the database"
+        assert stored_checkpoints(owner, thread) == 3
+        assert orphan_writes(owner) == 0, "the void run wrote to the database"
         state = await here.conversations.graph.aget_state({"configurable": {"thread_id": thread}})
         humans = [m.content for m in state.values["messages"] if m.type == "human"]
         assert humans == [
@@ -189,10 +215,12 @@ async def test_a_deleted_conversation_is_refused_before_anything_is_done(
         await services.conversations.turn(
             ada, "Flights from Paris to Oslo in 3 weeks", thread_id=thread
         )
-    await services.chat_log.flushed()
+    await settled(services)
     assert searches(owner) == 1
     stored = owner.execute("SELECT count(*) FROM chat_messages").fetchone()[0]
     assert stored == 4  # the first turn's
+    assert stored_checkpoints(owner, thread) == 1
+    assert orphan_writes(owner) == 0
 
 
 async def test_another_travellers_thread_is_never_run_from_this_process_s_copy(
