@@ -172,3 +172,24 @@ async def test_a_turns_checkpoint_rows_are_the_ones_langgraph_writes(
     assert {"messages", "snapshot"} <= blobs
     assert not blobs & {"plain", "count", "nothing"}
     assert ours[0].checkpoint.obj["channel_values"]["snapshot"] is True
+
+
+async def test_a_conversation_state_is_stored_compressed_with_lz4_where_the_server_has_it(
+    services: Services, owner: Any
+) -> None:
+    ada = await traveller(services)
+    talk = services.conversations
+    thread = (await talk.turn(ada, "Flights from Paris to Rome in 3 weeks")).thread_id
+    await talk.turn(ada, "Flights from Paris to Oslo in 3 weeks", thread_id=thread)
+    has_lz4 = owner.execute(
+        "SELECT 'lz4' = ANY(enumvals) FROM pg_settings WHERE name = 'default_toast_compression'"
+    ).fetchone()[0]
+    methods = {
+        row[0]
+        for row in owner.execute(
+            "SELECT pg_column_compression(blob) FROM checkpoint_blobs"
+            " WHERE thread_id = %s AND length(blob) > 8000",
+            (thread,),
+        )
+    }
+    assert methods == ({"lz4"} if has_lz4 else {"pglz"})
