@@ -8,11 +8,13 @@ import asyncio
 import gc
 import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
 
 import agent.turns
+from agent.accounts import Traveller
 from agent.bootstrap import Services
 from agent.offline.model import OfflineTravelModel
 from agent.persistence import NotYourConversation, OpenSession
@@ -121,19 +123,32 @@ async def test_the_model_is_asked_while_the_session_is_confirmed_and_no_tool_run
         assert moments["model"][2 * turn] < confirmed <= moments["search"][turn]
 
 
-async def test_a_conversation_moved_on_elsewhere_is_answered_from_the_database(
-    database: str, runtime_database: str, owner: Any
-) -> None:
+@asynccontextmanager
+async def moved_on_elsewhere(
+    database: str, runtime_database: str, said_elsewhere: str
+) -> AsyncIterator[tuple[Services, Services, Traveller, str]]:
+    """A thread this process ("here") answered, then another process answered its next turn
+    (`said_elsewhere`): this process's idea of the thread is stale."""
     async with (
         stack(database, runtime_database) as here,
         stack(database, runtime_database) as elsewhere,
     ):
         ada = await traveller(here)
-        thread = (
-            await here.conversations.turn(ada, "Flights from Paris to Rome in 3 weeks")
-        ).thread_id
-        # Another process answers the next turn: this process's idea of the thread is stale.
-        await elsewhere.conversations.turn(ada, "book the cheapest", thread_id=thread)
+        said = "Flights from Paris to Rome in 3 weeks"
+        thread = (await here.conversations.turn(ada, said)).thread_id
+        await elsewhere.conversations.turn(ada, said_elsewhere, thread_id=thread)
+        yield here, elsewhere, ada, thread
+
+
+async def test_a_conversation_moved_on_elsewhere_is_answered_from_the_database(
+    database: str, runtime_database: str, owner: Any
+) -> None:
+    async with moved_on_elsewhere(database, runtime_database, "book the cheapest") as (
+        here,
+        elsewhere,
+        ada,
+        thread,
+    ):
         heard = Heard()
         done = await here.conversations.turn(ada, "yes", thread_id=thread, listener=heard)
         # Answered as the database has it (a question was pending: "yes" books), and the run
@@ -171,17 +186,13 @@ async def test_a_conversation_moved_on_elsewhere_is_answered_from_the_database(
 async def test_a_search_is_not_run_on_a_conversation_moved_on_elsewhere(
     database: str, runtime_database: str, owner: Any
 ) -> None:
-    async with (
-        stack(database, runtime_database) as here,
-        stack(database, runtime_database) as elsewhere,
+    said_elsewhere = "Flights from Paris to Oslo in 3 weeks"
+    async with moved_on_elsewhere(database, runtime_database, said_elsewhere) as (
+        here,
+        elsewhere,
+        ada,
+        thread,
     ):
-        ada = await traveller(here)
-        thread = (
-            await here.conversations.turn(ada, "Flights from Paris to Rome in 3 weeks")
-        ).thread_id
-        await elsewhere.conversations.turn(
-            ada, "Flights from Paris to Oslo in 3 weeks", thread_id=thread
-        )
         heard = Heard()
         third = await here.conversations.turn(
             ada, "Flights from Paris to Madrid in 3 weeks", thread_id=thread, listener=heard
