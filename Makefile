@@ -2,32 +2,41 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
+# uv installs from uv.lock; uv itself comes from PyPI into a small venv of its own.
+UV_VERSION := 0.13.9
+UV     := .uv/bin/uv
+SYNC   := UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --locked --python $(PYTHON)
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint typecheck pytest bench bench-quick clean
+.PHONY: help run test lint typecheck pytest bench bench-quick lock clean
 
 help:
-	@echo "make run   - install into .venv, migrate, serve on http://127.0.0.1:8000"
-	@echo "make test  - install dev extras, then ruff, mypy and pytest"
+	@echo "make run   - install from uv.lock into .venv, migrate, serve on http://127.0.0.1:8000"
+	@echo "make test  - install with the dev tools, then ruff, mypy and pytest"
 	@echo "make bench - benchmarks against same-run baselines (bench-quick: reduced sizes)"
+	@echo "make lock  - refresh uv.lock after a change to pyproject.toml"
 
-$(BIN)/python:
+$(UV):
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
 		{ echo "Python 3.11 or newer is needed (found $$($(PYTHON) --version))." >&2; exit 1; }
-	@$(PYTHON) -m venv $(VENV) || \
+	@$(PYTHON) -m venv .uv || \
 		{ echo "Cannot create a virtualenv: install python3-venv (apt-get install python3-venv)." >&2; exit 1; }
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	.uv/bin/python -m pip install --quiet "uv==$(UV_VERSION)"
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+# --inexact: `make run` after `make test` keeps the dev tools instead of removing them.
+$(VENV)/.installed: pyproject.toml uv.lock | $(UV)
+	$(SYNC) --no-dev --inexact
 	@touch $@
 
-$(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	@touch $@
+$(VENV)/.installed-dev: pyproject.toml uv.lock | $(UV)
+	$(SYNC)
+	@touch $@ $(VENV)/.installed
 
 run: $(VENV)/.installed
 	$(BIN)/travelhub serve
+
+lock: | $(UV)
+	$(UV) lock
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
@@ -63,4 +72,4 @@ bench-quick: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.datalayer --quick
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .uv .pytest_cache .mypy_cache .ruff_cache

@@ -8,19 +8,19 @@ import chainlit as cl
 from chainlit.input_widget import Select, Slider
 from chainlit.oauth_providers import get_configured_oauth_providers
 
-from agent import runtime
-from agent.accounts import (
+from accounts.directory import (
+    Account,
     OAuthIdentity,
-    Traveller,
     authenticate,
     has_consented,
     record_consent,
     sign_in_with,
 )
-from agent.chat_ui import ChatListener, show
-from agent.token_cipher import cipher_from
-from agent.ui_data_layer import TravelDataLayer
+from agent.bootstrap import cipher_from
 from db.text import storable
+from web import runtime
+from web.chat_rendering import ChatListener, show
+from web.data_layer import TravelDataLayer
 
 CURRENCIES = ["EUR", "USD", "GBP", "CHF", "JPY", "CAD", "AUD"]
 
@@ -30,7 +30,7 @@ def data_layer() -> TravelDataLayer:
     return TravelDataLayer(runtime.services)
 
 
-def _user(traveller: Traveller) -> cl.User:
+def _user(traveller: Account) -> cl.User:
     return cl.User(
         identifier=traveller.email,
         display_name=traveller.name,
@@ -39,9 +39,9 @@ def _user(traveller: Traveller) -> cl.User:
     )  # fmt: skip
 
 
-def _traveller() -> Traveller:
+def _traveller() -> Account:
     user = cl.user_session.get("user")
-    return Traveller(
+    return Account(
         tenant_id=uuid.UUID(user.metadata["tenant_id"]),
         user_id=uuid.UUID(user.metadata["user_id"]),
         email=user.identifier,

@@ -1,1 +1,1 @@
-"""The travel agent: graph, models, persistence of turns, composition root and CLI."""
+"""The travel agent: graph, state, prompts, model choice, replay, evaluation, composition root."""

@@ -7,20 +7,29 @@ import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import httpx
+from cryptography.fernet import Fernet
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from psycopg_pool import AsyncConnectionPool
 from redis.asyncio import BlockingConnectionPool, Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from agent.checkpointer import PooledPostgresSaver
+from accounts.token_cipher import InvalidTokenKeys, TokenCipher
+from agent.conversation.admission import Admission
+from agent.conversation.checkpointer import (
+    PooledPostgresSaver,
+    applied_checkpoint_migration,
+    check_checkpoint_schema,
+)
+from agent.conversation.store import TurnStore
+from agent.conversation.turns import Conversations
 from agent.graph import build_graph
 from agent.models import build_model, model_name
-from agent.settings import Settings
-from agent.turns import Conversations
+from agent.settings import Settings, SettingsError
 from db.chat_log import ChatLog
 from db.embedded import start_embedded_postgres
 from db.engine import create_app_engine, create_checkpoint_pool
@@ -129,7 +138,7 @@ class Services:
         # Turns in flight finish first (their deadline bounds the wait): a reply already
         # streamed to a traveller is recorded before the pools close under it.
         deadline = self.settings.turn_deadline_seconds
-        if not await self.conversations.drained(deadline):
+        if not await self.conversations.admission.drained(deadline):
             log.warning("closing with turns still running after %g s", deadline)
         for task in self._background:
             task.cancel()
@@ -144,6 +153,24 @@ class Services:
             await self.engine.dispose()
             if self.redis is not None:
                 await self.redis.aclose()
+
+
+def cipher_from(settings: Settings) -> TokenCipher:
+    """The configured keys (newest first); in development, a key kept in the data folder."""
+    if settings.token_encryption_keys is not None:
+        try:
+            return TokenCipher(settings.token_encryption_keys.get_secret_value().split(","))
+        except InvalidTokenKeys as error:
+            raise SettingsError(str(error)) from None
+    if settings.environment == "production":
+        raise SettingsError("Production needs TRAVELHUB_TOKEN_KEYS to encrypt OAuth tokens.")
+    path = Path(settings.data_dir) / "token.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(Fernet.generate_key().decode())
+        path.chmod(0o600)
+        log.info("made a development token key in %s", path)
+    return TokenCipher([path.read_text()])
 
 
 def utc_now() -> datetime:
@@ -215,6 +242,13 @@ async def build_services(settings: Settings, urls: DatabaseUrls | None = None) -
         urls.runtime, min_size=settings.db_pool_min_size, max_size=settings.db_pool_max_size
     )
     await pool.open(wait=True)
+    try:
+        async with pool.connection() as connection:
+            applied = await applied_checkpoint_migration(connection)
+        check_checkpoint_schema(applied)
+    except BaseException:
+        await pool.close()
+        raise
     redis = (
         # Short timeouts: a Redis that does not answer must cost a search milliseconds. A
         # blocking pool: a burst of searches waits briefly for a connection, where the default
@@ -273,13 +307,10 @@ async def build_services(settings: Settings, urls: DatabaseUrls | None = None) -
     model = build_model(settings)
     conversations = Conversations(
         graph=build_graph(model).compile(checkpointer=checkpointer),
-        sessions=sessions,
+        store=TurnStore(chat_log, checkpointer, sessions),
         desk=desk,
         model_name=model_name(model),
-        chat_log=chat_log,
-        deadline_seconds=settings.turn_deadline_seconds,
-        max_concurrent=settings.max_concurrent_turns,
-        remembered_threads=settings.remembered_threads,
+        admission=Admission(settings.turn_deadline_seconds, settings.max_concurrent_turns),
     )
     return Services(
         settings=settings,

@@ -14,9 +14,11 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from agent.accounts import traveller_by_email
+from accounts.directory import account_by_email
 from agent.bootstrap import Services, utc_now
-from agent.turns import Conversations
+from agent.conversation.admission import Admission
+from agent.conversation.turns import Conversations
+from agent.customers import customer_of
 from tools.booking import BookingService
 from tools.cancellation import CancellationService
 from tools.desk import TravelDesk
@@ -127,7 +129,8 @@ async def run_scenario(services: Services, scenario: Scenario) -> Verdict:
     orders = {"flight_orders": {desk.name: desk}, "hotel_orders": {desk.name: desk}}
     conversations = Conversations(
         graph=services.conversations.graph,
-        sessions=services.sessions,
+        store=services.conversations.store,
+        admission=Admission(),
         desk=TravelDesk(
             search=services.search,
             bookings=BookingService(sessions=services.sessions, now=clock, **orders),  # type: ignore[arg-type]
@@ -136,10 +139,9 @@ async def run_scenario(services: Services, scenario: Scenario) -> Verdict:
             now=clock,
         ),
         model_name=services.conversations.model_name,
-        chat_log=services.chat_log,
     )
     email = f"eval-{uuid.uuid4().hex[:12]}@example.com"
-    traveller = await traveller_by_email(
+    traveller = await account_by_email(
         services.sessions, services.settings.default_tenant_slug, email, create=True
     )
     thread: str | None = None
@@ -162,7 +164,7 @@ async def run_scenario(services: Services, scenario: Scenario) -> Verdict:
             desk.drift = turn.then_prices_move_by
         if turn.then_minutes_pass is not None:
             clock.offset += timedelta(minutes=turn.then_minutes_pass)
-    held = await services.itineraries.list(traveller.customer())
+    held = await services.itineraries.list(customer_of(traveller))
     got = Counter((b.status.value, tuple(sorted(item.kind for item in b.items))) for b in held)
     expected = Counter((b.status, tuple(sorted(b.items))) for b in scenario.bookings)
     if got != expected:

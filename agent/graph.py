@@ -40,8 +40,6 @@ def build_graph(model: BaseChatModel) -> StateGraph[State, TravelContext, Any, A
             )
         )
         reply = await bound.ainvoke([system, *state["messages"]])
-        if context.confirmed is not None and isinstance(reply, AIMessage) and reply.tool_calls:
-            await context.confirmed()  # nothing is done in the traveller's name before
         return {"messages": [reply]}
 
     def route(state: State) -> Literal["tools", "__end__"]:

@@ -9,12 +9,11 @@ from typing import Any
 
 from langchain_core.messages import AIMessage
 from langchain_core.runnables import RunnableConfig
-from sqlalchemy import text
 
-from agent.accounts import Traveller
-from agent.turns import Conversations, TurnResult
+from accounts.directory import Account
+from agent.conversation.store import NotYourConversation
+from agent.conversation.turns import Conversations, TurnResult
 from db.ids import new_id
-from db.unit_of_work import UnitOfWork
 
 
 class ReplayError(LookupError):
@@ -49,49 +48,16 @@ def _config(thread_id: str, checkpoint_id: str | None = None) -> RunnableConfig:
     return {"configurable": configurable}
 
 
-async def replay(conversations: Conversations, owner: Traveller, thread_id: str) -> Replay:
+async def replay(conversations: Conversations, owner: Account, thread_id: str) -> Replay:
     """The thread's stored transcript and its checkpoints, oldest first.
 
     Only a thread of `owner`'s own: checkpoints carry no tenant, so they are read only once
     the thread's session shows it is theirs.
     """
-    async with UnitOfWork(conversations.sessions, tenant_id=owner.tenant_id) as uow:
-        connection = await uow.session.connection()
-        author = (
-            await connection.execute(
-                text("SELECT user_id FROM chat_sessions WHERE thread_id = :thread"),
-                {"thread": uuid.UUID(thread_id)},
-            )
-        ).scalar()
-        if author != owner.user_id:
-            raise ReplayError(f"There is no conversation {thread_id}.")
-        rows = (
-            await connection.execute(
-                text(
-                    "SELECT m.created_at, m.role, m.content, m.tool_calls, m.tool_name,"
-                    " m.tool_call_id, m.model_name, m.latency_ms FROM chat_messages m"
-                    " JOIN chat_sessions s ON s.id = m.session_id"
-                    # Never older than their session (a day's margin for a clock set back).
-                    " WHERE s.thread_id = :thread"
-                    " AND m.created_at >= s.created_at - interval '1 day'"
-                    " ORDER BY m.created_at, m.id"
-                ),
-                {"thread": uuid.UUID(thread_id)},
-            )
-        ).all()
-    messages = [
-        {
-            "created_at": row[0].isoformat(),
-            "role": row[1],
-            "content": row[2],
-            "tool_calls": row[3],
-            "tool_name": row[4],
-            "tool_call_id": row[5],
-            "model_name": row[6],
-            "latency_ms": row[7],
-        }
-        for row in rows
-    ]
+    try:
+        messages = await conversations.store.transcript(owner, uuid.UUID(thread_id))
+    except NotYourConversation:
+        raise ReplayError(f"There is no conversation {thread_id}.") from None
     checkpoints = []
     async for snapshot in conversations.graph.aget_state_history(_config(thread_id)):
         values = snapshot.values or {}
@@ -113,7 +79,7 @@ async def replay(conversations: Conversations, owner: Traveller, thread_id: str)
 
 async def fork(
     conversations: Conversations,
-    owner: Traveller,
+    owner: Account,
     thread_id: str,
     checkpoint_id: str,
     message: str,

@@ -12,11 +12,12 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command
 
-from agent.accounts import Traveller
+from accounts.directory import Account
 from agent.bootstrap import Services
+from agent.conversation.turns import SORRY
+from agent.customers import customer_of
 from agent.graph import build_graph
 from agent.offline.model import OfflineTravelModel
-from agent.turns import SORRY
 from bench.loadgen import Reply
 from db.ids import new_id
 from tools.desk import TravelContext
@@ -28,7 +29,7 @@ class BareTurns:
     stream), minus every write of ours: no chat_sessions, no chat_messages, no analytics,
     checkpoints in memory. The same tools and services, so bookings are made for real."""
 
-    def __init__(self, services: Services, travellers: list[Traveller]) -> None:
+    def __init__(self, services: Services, travellers: list[Account]) -> None:
         self._graph: CompiledStateGraph[Any, Any, Any, Any] = build_graph(
             OfflineTravelModel()
         ).compile(checkpointer=InMemorySaver())
@@ -36,10 +37,10 @@ class BareTurns:
         self._conversations = services.conversations
         self._travellers = travellers
 
-    def _context(self, traveller: Traveller, thread: str) -> TravelContext:
+    def _context(self, traveller: Account, thread: str) -> TravelContext:
         context = self._conversations.context(traveller, thread, new_id())
         # No chat_sessions row exists for a bare thread: bookings must not point at one.
-        return dataclasses.replace(context, desk=self._desk, customer=traveller.customer(None))
+        return dataclasses.replace(context, desk=self._desk, customer=customer_of(traveller, None))
 
     async def __call__(self, number: int, message: str, thread_id: str | None) -> Reply:
         thread = thread_id or str(new_id())

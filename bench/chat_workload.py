@@ -4,6 +4,7 @@ realistic messages, and `app_write`, the application's write path they measure."
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import random
 import uuid
@@ -13,9 +14,10 @@ from datetime import date, timedelta
 
 import psycopg
 
-from agent.accounts import Traveller, traveller_by_email
+from accounts.directory import Account, account_by_email
 from agent.bootstrap import Services
-from agent.persistence import OpenSession, Said, open_session, record_turn
+from agent.conversation.store import OpenSession
+from agent.conversation.transcript import Said
 from db.models.enums import MessageRole
 from db.urls import libpq_url
 
@@ -33,7 +35,7 @@ CARRIERS = ["TP", "IB", "AF", "LH", "KL", "A3", "VY", "FR"]
 
 @dataclass(frozen=True)
 class Conversation:
-    traveller: Traveller
+    traveller: Account
     thread_id: uuid.UUID
     chat: OpenSession
 
@@ -42,7 +44,7 @@ class Conversation:
 class Turn:
     """One turn as the agent hands it to persistence."""
 
-    traveller: Traveller
+    traveller: Account
     chat: OpenSession
     number: int
     """Its place in the conversation, from 0."""
@@ -58,7 +60,7 @@ async def app_write(services: Services, turns: Sequence[Turn], *, writers: int =
     """Write `turns` the way the application does: each conversation's turns in order (a
     conversation never has two turns in flight), `writers` conversations at a time.
 
-    The one place the benchmarks call the write path (today record_turn onto the
+    The one place the benchmarks call the write path (the turn store's `record`, onto the
     group-committing chat log): change it here and bench.ingest and bench.datalayer follow.
     """
     by_chat: dict[uuid.UUID, list[Turn]] = {}
@@ -70,12 +72,10 @@ async def app_write(services: Services, turns: Sequence[Turn], *, writers: int =
         # A shared iterator: asyncio switches tasks only at an await, so `next` is safe.
         for conversation in pending:
             for turn in conversation:
-                await record_turn(
-                    services.chat_log,
+                await services.conversations.store.record(
                     turn.traveller,
-                    turn.chat,
+                    dataclasses.replace(turn.chat, first_turn=turn.first_turn),
                     turn.said,
-                    first_turn=turn.first_turn,
                     latency_ms=turn.latency_ms,
                 )
 
@@ -95,9 +95,9 @@ async def open_conversations(services: Services, owner: str, count: int) -> list
     gate = asyncio.Semaphore(SETUP_WRITERS)
     run = uuid.uuid4().hex[:8]
 
-    async def traveller(number: int) -> Traveller:
+    async def traveller(number: int) -> Account:
         async with gate:
-            return await traveller_by_email(
+            return await account_by_email(
                 services.sessions,
                 TENANTS[number % len(TENANTS)],
                 f"bench-{run}-{number}@example.com",
@@ -109,9 +109,7 @@ async def open_conversations(services: Services, owner: str, count: int) -> list
     async def conversation(number: int) -> Conversation:
         person, thread = people[number % travellers], uuid.uuid4()
         async with gate:
-            chat = await open_session(
-                services.chat_log.pool, person, thread, title=f"Trip {number}"
-            )
+            chat = await services.conversations.store.open(person, thread, title=f"Trip {number}")
         return Conversation(person, thread, chat)
 
     return list(await asyncio.gather(*(conversation(number) for number in range(count))))

@@ -17,7 +17,7 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from agent.accounts import Traveller, traveller_by_email
+from accounts.directory import Account, account_by_email
 from agent.bootstrap import DatabaseUrls, Services, build_services
 from agent.settings import Settings
 from bench.ceiling import BareTurns
@@ -75,7 +75,7 @@ async def measured(label: str, run: Coroutine[Any, Any, Tally]) -> Tally:
     return tally
 
 
-def real_turns(services: Services, travellers: list[Traveller]) -> Turn:
+def real_turns(services: Services, travellers: list[Account]) -> Turn:
     """The product's own turn: Conversations.turn, with everything it writes."""
 
     async def turn(number: int, message: str, thread_id: str | None) -> Reply:
@@ -99,7 +99,7 @@ async def in_process(
     services = await build_services(Settings(TRAVELHUB_ENV="test", REDIS_URL=redis), urls)
     try:
         people = [
-            await traveller_by_email(
+            await account_by_email(
                 services.sessions, TENANTS[number % 2], f"load-{number}@example.com", create=True
             )
             for number in range(travellers)

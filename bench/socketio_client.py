@@ -22,7 +22,7 @@ import httpx
 import psycopg
 import socketio  # type: ignore[import-untyped]
 
-from agent.passwords import hash_password
+from accounts.passwords import hash_password
 from bench.common import percentile
 from bench.loadgen import Reply, Tally, crowd
 from db.urls import libpq_url
@@ -97,7 +97,7 @@ def chainlit_server(owner: str, runtime: str, redis: str | None) -> Iterator[Cha
     log = data_dir / "server.log"
     with log.open("w") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "agent", "serve", "--port", str(port)],
+            [sys.executable, "-m", "cli", "serve", "--port", str(port)],
             env=env, stdout=out, stderr=subprocess.STDOUT,
         )  # fmt: skip
         try:

@@ -14,7 +14,7 @@ from typing import Any
 from langchain_core.messages import HumanMessage
 from langgraph.checkpoint.memory import InMemorySaver
 
-from agent.accounts import traveller_by_email
+from accounts.directory import account_by_email
 from agent.bootstrap import DatabaseUrls, build_services
 from agent.graph import build_graph
 from agent.offline.model import OfflineTravelModel
@@ -33,7 +33,7 @@ async def run(turns: int) -> dict[str, Any]:
             DatabaseUrls(owner, runtime),
         )
         try:
-            traveller = await traveller_by_email(
+            traveller = await account_by_email(
                 services.sessions, "default", "bench@example.com", create=True
             )
             day = (date.today() + timedelta(days=40)).isoformat()

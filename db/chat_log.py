@@ -1,20 +1,10 @@
-"""The write path of the chat log: every turn's messages and events, group-committed.
+"""The chat log: every turn's messages and events, group-committed with those of concurrent turns.
 
-A turn's rows used to cost a transaction of five statements of their own. Here concurrent turns
-share one: whatever is waiting when a transaction can start is shared among the transactions
-free to start (`in_flight`), each one statement for every tenant's rows (migration 0015's
-`chat_log_write`), one network round trip. A lone turn pays one round trip; two hundred
-concurrent turns pay a handful. A durable write returns only once its rows are committed, so a
-reply the traveller saw is never lost; a turn's checkpoint (LangGraph's rows) commits in the
-same statement, so a conversation's state and its messages are stored together or not at all.
-Analytics that no reply waits on (`post`) ride along with the next flush, or go alone after
-`linger_seconds`, with `synchronous_commit = off`; `aclose` writes what is left, so shutdown
-loses nothing.
-
-Rows are tenant data under row-level security: each tenant's rows are written after setting
-that tenant in the transaction (the function does, tenant by tenant). COPY would be faster
-still, but PostgreSQL refuses COPY FROM into a table with row-level security, so the rows go as
-arrays through one `unnest` per table.
+Whatever is waiting when a transaction can start goes in one statement (`chat_log_write`, by
+named parameters), one round trip. A durable write returns once committed; analytics (`post`)
+ride along with the next write, or go alone after `linger_seconds`. Rows of other tables a turn
+commits with its messages (`Table`, e.g. its checkpoint) go in the same statement. How this was
+measured: docs/performance.md.
 """
 
 from __future__ import annotations
@@ -22,21 +12,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any, NamedTuple
 
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
 from db.typed_arrays import (
-    ByteaArray,
     IntArray,
     JsonbArray,
     TextArray,
     TypedArray,
     UuidArray,
-    placeholders,
 )
 
 log = logging.getLogger(__name__)
@@ -74,55 +63,46 @@ class EventRow(NamedTuple):
     """JSON text."""
 
 
-class CheckpointRow(NamedTuple):
-    """One row of LangGraph's `checkpoints` table, as its saver writes it."""
+@dataclass(frozen=True)
+class Table:
+    """Rows the chat log writes: `chat_log_write`'s parameter for each column, in row order."""
 
-    thread_id: str
-    checkpoint_ns: str
-    checkpoint_id: str
-    parent_checkpoint_id: str | None
-    checkpoint: Any
-    """psycopg Jsonb."""
-    metadata: Any
-    """psycopg Jsonb."""
+    parameters: tuple[tuple[str, type[TypedArray[Any]]], ...]
 
-
-class BlobRow(NamedTuple):
-    """One row of LangGraph's `checkpoint_blobs` table, as its saver writes it."""
-
-    thread_id: str
-    checkpoint_ns: str
-    channel: str
-    version: str
-    type: str
-    blob: bytes | None
+    def arrays(self, rows: Sequence[Sequence[Any]]) -> dict[str, TypedArray[Any]]:
+        """The rows as one typed array per parameter, as `unnest` takes them."""
+        names = [name for name, _ in self.parameters]
+        kinds = [kind for _, kind in self.parameters]
+        return dict(zip(names, columns_of(rows, kinds), strict=True))
 
 
-# Each column's array type, in chat_log_write's order (a message's and an event's first: the
-# claim).
-MESSAGE_COLUMNS: tuple[type[TypedArray[Any]], ...] = (
-    UuidArray, UuidArray, UuidArray, UuidArray, TextArray, TextArray, JsonbArray, TextArray,
-    TextArray, TextArray, IntArray, IntArray, IntArray, JsonbArray,
-)  # fmt: skip
-EVENT_COLUMNS: tuple[type[TypedArray[Any]], ...] = (
-    UuidArray, UuidArray, UuidArray, UuidArray, UuidArray, TextArray, JsonbArray,
-)  # fmt: skip
-CHECKPOINT_COLUMNS: tuple[type[TypedArray[Any]], ...] = (
-    TextArray, TextArray, TextArray, TextArray, JsonbArray, JsonbArray,
-)  # fmt: skip
-BLOB_COLUMNS: tuple[type[TypedArray[Any]], ...] = (
-    TextArray, TextArray, TextArray, TextArray, TextArray, ByteaArray,
-)  # fmt: skip
+# A message's and an event's first column is the tenant its writer claimed (the rows are
+# written under that tenant's row-level security).
+MESSAGES = Table((
+    ("m_claim", UuidArray), ("m_id", UuidArray), ("m_tenant", UuidArray),
+    ("m_session", UuidArray), ("m_role", TextArray), ("m_content", TextArray),
+    ("m_tool_calls", JsonbArray), ("m_tool_call_id", TextArray), ("m_tool_name", TextArray),
+    ("m_model_name", TextArray), ("m_prompt_tokens", IntArray),
+    ("m_completion_tokens", IntArray), ("m_latency_ms", IntArray), ("m_attributes", JsonbArray),
+))  # fmt: skip
+EVENTS = Table((
+    ("e_claim", UuidArray), ("e_id", UuidArray), ("e_tenant", UuidArray), ("e_user", UuidArray),
+    ("e_session", UuidArray), ("e_type", TextArray), ("e_properties", JsonbArray),
+))  # fmt: skip
 
-# Migration 0015's function: every tenant's messages and events, and the turns' checkpoints,
-# in one statement, the rows as one array per column (binary: psycopg's text format escapes
-# every quote of the JSON contents in Python, 6x slower), each message and event with the
-# tenant its writer claimed. The pool's connections dump the typed arrays (db/engine.py).
-WRITE = (
-    "SELECT chat_log_write(%b::boolean, "
-    + placeholders((*MESSAGE_COLUMNS, *EVENT_COLUMNS, *CHECKPOINT_COLUMNS, *BLOB_COLUMNS))
-    + ")"
-)
+
+@cache
+def write_statement(beside: tuple[Table, ...] = ()) -> str:
+    """`chat_log_write` called with the chat log's tables and `beside`, each array named and
+    cast (binary: psycopg's text format escapes every quote of the JSON contents, 6x slower)."""
+    parameters = [
+        f"{name} => %({name})b::{kind.sql_type}"
+        for table in (MESSAGES, EVENTS, *beside)
+        for name, kind in table.parameters
+    ]
+    return (
+        "SELECT chat_log_write(p_durable => %(p_durable)b::boolean, " + ", ".join(parameters) + ")"
+    )
 
 
 @dataclass
@@ -132,8 +112,8 @@ class _Entry:
     events: list[EventRow]
     committed: asyncio.Future[None] | None
     """Set once written; None for analytics nobody waits on."""
-    checkpoints: list[CheckpointRow] = field(default_factory=list)
-    blobs: list[BlobRow] = field(default_factory=list)
+    beside: dict[Table, list[Sequence[Any]]] = field(default_factory=dict)
+    """Rows of other tables, committed with these."""
 
 
 @dataclass
@@ -162,13 +142,12 @@ class ChatLog:
         tenant_id: uuid.UUID,
         messages: Sequence[MessageRow] = (),
         events: Sequence[EventRow] = (),
-        checkpoints: Sequence[CheckpointRow] = (),
-        blobs: Sequence[BlobRow] = (),
+        beside: Mapping[Table, Sequence[Sequence[Any]]] | None = None,
         afterwards: Sequence[EventRow] = (),
     ) -> None:
-        """Write the rows (a turn's, with its checkpoint); return once they are committed
-        (raises if they could not be). `afterwards`: analytics posted once they are, even if
-        the caller stopped waiting (a turn past its deadline)."""
+        """Write the rows (and `beside`, rows of other tables: a turn's checkpoint); return once
+        they are committed (raises if they could not be). `afterwards`: analytics posted once
+        they are, even if the caller stopped waiting (a turn past its deadline)."""
         committed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         if afterwards:
             follow = list(afterwards)
@@ -178,11 +157,8 @@ class ChatLog:
                     self.post(tenant_id, follow, promptly=True)
 
             committed.add_done_callback(post_once_committed)
-        self._enqueue(
-            _Entry(
-                tenant_id, list(messages), list(events), committed, list(checkpoints), list(blobs)
-            )
-        )
+        rows_beside = {table: list(rows) for table, rows in (beside or {}).items() if rows}
+        self._enqueue(_Entry(tenant_id, list(messages), list(events), committed, rows_beside))
         # The caller going away (a cancelled turn) must not cancel a write others share.
         await asyncio.shield(committed)
 
@@ -279,30 +255,30 @@ class ChatLog:
             _settle(batch, None)
 
     async def _commit(self, batch: list[_Entry]) -> None:
-        durable = any(entry.committed is not None for entry in batch)
         messages = [(entry.tenant_id, *row) for entry in batch for row in entry.messages]
         events = [(entry.tenant_id, *row) for entry in batch for row in entry.events]
-        checkpoints = [row for entry in batch for row in entry.checkpoints]
-        blobs = [row for entry in batch for row in entry.blobs]
-        params = (
-            durable,
-            *columns_of(messages, MESSAGE_COLUMNS),
-            *columns_of(events, EVENT_COLUMNS),
-            *columns_of(checkpoints, CHECKPOINT_COLUMNS),
-            *columns_of(blobs, BLOB_COLUMNS),
-        )
+        beside: dict[Table, list[Sequence[Any]]] = {}
+        for entry in batch:
+            for table, rows in entry.beside.items():
+                beside.setdefault(table, []).extend(rows)
+        params: dict[str, Any] = {
+            "p_durable": any(entry.committed is not None for entry in batch),
+            **MESSAGES.arrays(messages),
+            **EVENTS.arrays(events),
+        }
+        for table, rows in beside.items():
+            params.update(table.arrays(rows))
         async with self.pool.connection() as connection:
             # One statement, its own transaction (the pool is in autocommit), every tenant's.
-            await connection.execute(WRITE, params)
+            await connection.execute(write_statement(tuple(beside)), params)
         self.transactions += 1
 
 
 def columns_of(
     rows: Sequence[Sequence[Any]], kinds: Sequence[type[TypedArray[Any]]]
 ) -> list[TypedArray[Any]]:
-    """Rows turned into one array per column, as `unnest` takes them, each of its column's
-    array type (db/typed_arrays.py). Transposed by `zip`, in C: a Python loop over every value
-    was a tenth of the write path's time."""
+    """Rows turned into one array per column, each of its column's array type; transposed by
+    `zip`, in C (a Python loop over every value was a tenth of the write path's time)."""
     if not rows:
         return [kind() for kind in kinds]
     return [kind(column) for kind, column in zip(kinds, zip(*rows, strict=True), strict=True)]

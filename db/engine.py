@@ -55,19 +55,12 @@ def create_owner_engine(url: str) -> Engine:
 
 
 class SweepingPool(AsyncConnectionPool[AsyncConnection[Any]]):
-    """A psycopg pool that checks a connection before lending it and, on finding one dead,
-    checks all the others at once.
+    """A psycopg pool that checks a connection before lending it, and on finding one dead,
+    checks all the others at once (a dead one means the server went away).
 
-    The check costs no round trip while nothing has arrived on the connection's socket since
-    it was last used: an idle connection hears nothing from a live server, while a server
-    going away (a restart, a terminated backend, a reset) leaves a message or the end of the
-    stream there. Only then is the connection asked to answer. (A round trip per loan was four
-    per turn, about a millisecond under load.)
-
-    psycopg_pool's own `check=` finds dead connections one at a time, backing off 1 s, 2 s,
-    4 s... between them: after a server restart, a pool with five idle connections took 15 s
-    to lend a live one (measured here). One dead connection means the server went away, and
-    every connection of that moment with it: they are swept together and replaced.
+    The check asks the server to answer only when something (a closing notice, the end of
+    the stream) waits on the idle connection's socket: no round trip per loan otherwise.
+    Measurements: docs/performance.md and docs/reliability.md.
     """
 
     async def getconn(self, timeout: float | None = None) -> AsyncConnection[Any]:
@@ -98,17 +91,9 @@ def _heard_from(connection: AsyncConnection[Any]) -> bool:
 
 
 def create_checkpoint_pool(url: str, *, min_size: int, max_size: int) -> AsyncConnectionPool[Any]:
-    """A psycopg pool shaped as LangGraph's AsyncPostgresSaver needs it, but PgBouncer-safe.
-
-    `AsyncPostgresSaver.from_conn_string` hard-codes prepared statements, so the pool is
-    built here: autocommit, dict rows, no prepared statements. It is opened by the caller.
-
-    Its commits wait for the disk, as PostgreSQL's do by default: a turn's checkpoint commits
-    in the chat log's statement, and what else a turn checkpoints (a question's pending writes)
-    beside it, so it cannot lean on the chat log's flush. Opening the session is the exception
-    (`open_chat_session` commits without waiting): the turn's commits come after it, and WAL
-    is flushed in order.
-    """
+    """A psycopg pool shaped as LangGraph's AsyncPostgresSaver needs it, but PgBouncer-safe
+    (its `from_conn_string` hard-codes prepared statements): autocommit, dict rows, no
+    prepared statements, the chat log's typed arrays. It is opened by the caller."""
     kwargs: dict[str, Any] = {
         "autocommit": True,
         "row_factory": dict_row,

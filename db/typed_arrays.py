@@ -1,13 +1,9 @@
 """One-dimensional arrays whose element type is known, dumped in PostgreSQL's binary format.
 
-psycopg's own list dumper works out each list's element type by looking at its items and then
-dumps every item through the general adaptation machinery: right for any list, but for the
-chat log's write (34 short arrays a turn, one per column) that bookkeeping was most of the
-client's time for the statement, 0.4-0.6 ms of a turn. A column wrapped in one of these
-classes says its type, and its dumper writes the array in one pass.
-
-Register the dumpers on the connections that send them (`register_typed_arrays`); wrap each
-column in the class its SQL casts it to (`UuidArray(values)` for `%b::uuid[]`).
+A column wrapped in one of these classes says its type, and its dumper writes the array in one
+pass, where psycopg's own list dumper inspects each list and dumps item by item (why it
+matters: docs/performance.md). Register the dumpers on the connections that send them
+(`register_typed_arrays`); wrap each column in the class its SQL casts it to.
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ from tools.errors import (
     ProviderError,
 )
 from tools.offers import FlightOffer, HotelOffer, Offer
-from tools.orders import Contact, PlacedOrder, Traveller
+from tools.orders import Contact, Passenger, PlacedOrder
 from tools.providers.base import FlightOrders, HotelOrders
 from tools.providers.http import OutcomeUnknown
 from tools.references import new_reference
@@ -60,7 +60,7 @@ class BookingRequest(BaseModel):
 
     offers: tuple[FlightOffer | HotelOffer, ...] = Field(min_length=1, max_length=4)
     contact: Contact
-    travellers: tuple[Traveller, ...] = ()
+    travellers: tuple[Passenger, ...] = ()
     idempotency_key: str = Field(min_length=8, max_length=255)
 
     def fingerprint(self) -> str:
@@ -100,7 +100,7 @@ class BookingService:
         """The confirmed booking, or BookingError with one sentence saying why not."""
         if customer.user_id is None:
             raise BookingError("A booking is made for a signed-in traveller.")
-        travellers = list(request.travellers) or [Traveller(given_name=request.contact.name)]
+        travellers = list(request.travellers) or [Passenger(given_name=request.contact.name)]
         async with UnitOfWork(self._sessions, tenant_id=customer.tenant_id) as uow:
             booking = await self._claim(uow.session, request, customer, travellers)
             if booking.status is not BookingStatus.PENDING:
@@ -136,7 +136,7 @@ class BookingService:
         session: AsyncSession,
         request: BookingRequest,
         customer: Customer,
-        travellers: list[Traveller],
+        travellers: list[Passenger],
     ) -> Booking:
         """Insert the pending booking, or find the one this idempotency key already made.
 
@@ -173,7 +173,7 @@ class BookingService:
         self,
         request: BookingRequest,
         customer: Customer,
-        travellers: list[Traveller],
+        travellers: list[Passenger],
         fingerprint: str,
     ) -> Booking:
         currencies = {offer.currency for offer in request.offers}
@@ -232,7 +232,7 @@ class BookingService:
         return current
 
     async def _place(
-        self, offers: list[Offer], travellers: list[Traveller], request: BookingRequest
+        self, offers: list[Offer], travellers: list[Passenger], request: BookingRequest
     ) -> list[PlacedOrder]:
         """Order every offer; if one fails, cancel those already ordered, then re-raise."""
         placed: list[tuple[Offer, PlacedOrder]] = []
@@ -333,7 +333,7 @@ class BookingService:
         self,
         request: BookingRequest,
         customer: Customer,
-        travellers: list[Traveller],
+        travellers: list[Passenger],
         reason: str,
         *,
         needs_review: bool,

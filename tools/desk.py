@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -58,7 +58,3 @@ class TravelContext:
     """A replay fork: nothing is ever ordered or cancelled for real."""
     recorded: dict[str, ToolRecord] = field(default_factory=dict)
     """Tool answers of the original thread by call signature, replayed in a fork."""
-    confirmed: Callable[[], Awaitable[None]] | None = None
-    """Set when the run began before the conversation was confirmed to be where this process
-    left it (agent/turns.py): awaited before the model's reply leads to any tool, it raises
-    if the run is void."""

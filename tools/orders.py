@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 
-class Traveller(BaseModel):
+class Passenger(BaseModel):
     """A person travelling, as named on their passport."""
 
     model_config = ConfigDict(frozen=True)

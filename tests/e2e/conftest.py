@@ -15,7 +15,7 @@ import httpx
 import psycopg
 import pytest
 
-from agent.passwords import hash_password
+from accounts.passwords import hash_password
 from db.urls import libpq_url
 from tests.conftest import create_database, drop_database
 from tests.redis_server import free_port
@@ -79,7 +79,7 @@ class Server:
         self.log = data_dir / f"server-{self.port}.log"
         self._out = self.log.open("w")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "agent", "serve", "--port", str(self.port)],
+            [sys.executable, "-m", "cli", "serve", "--port", str(self.port)],
             env=env, stdout=self._out, stderr=subprocess.STDOUT,
         )  # fmt: skip
         deadline = time.monotonic() + 90

@@ -18,7 +18,7 @@ import httpx
 import psycopg
 import socketio  # type: ignore[import-untyped]
 
-from agent.passwords import hash_password
+from accounts.passwords import hash_password
 from db.urls import libpq_url
 from tests.integration.test_cli import environment
 from tests.redis_server import free_port
@@ -42,7 +42,7 @@ class Served:
         self.log = data_dir / "serve.log"
         with self.log.open("w") as out:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "agent", "serve", "--port", self.base.rsplit(":", 1)[1]],
+                [sys.executable, "-m", "cli", "serve", "--port", self.base.rsplit(":", 1)[1]],
                 env=env, stdout=out, stderr=subprocess.STDOUT,
             )  # fmt: skip
 

@@ -13,10 +13,10 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from agent.accounts import Traveller
+from accounts.directory import Account
 from agent.bootstrap import DatabaseUrls, Services, build_services
+from agent.conversation.turns import TurnResult
 from agent.settings import Settings
-from agent.turns import TurnResult
 from db.urls import RUNTIME_ROLE, libpq_url, parse
 from tests.faults.proxy import Address
 from tests.integration.agent_world import traveller as traveller  # the one way tests make one
@@ -55,7 +55,7 @@ class Tally:
     async def turn(
         self,
         services: Services,
-        who: Traveller,
+        who: Account,
         message: str,
         thread: str | None = None,
         *,

@@ -13,7 +13,7 @@ from typing import TypeVar
 import pytest
 from fastapi import FastAPI
 
-from agent.accounts import Traveller
+from accounts.directory import Account
 from tests.conftest import create_database, drop_database
 
 T = TypeVar("T")
@@ -33,12 +33,12 @@ def web_app(auth_secret: str) -> FastAPI:
     """The real web app, Chainlit mounted: made once, because Chainlit's own app is a
     process-wide object that takes no more middleware once it has served a request."""
     del auth_secret
-    from agent.web import create_app
+    from web.app import create_app
 
     return create_app()
 
 
-def token_for(traveller: Traveller) -> str:
+def token_for(traveller: Account) -> str:
     """A Chainlit session token for `traveller`, shaped as the app's login makes it."""
     from chainlit.auth.jwt import create_jwt
     from chainlit.user import User

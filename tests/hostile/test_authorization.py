@@ -23,11 +23,10 @@ from chainlit.types import Feedback, Pagination, ThreadFilter
 from fastapi import FastAPI
 from typer.testing import CliRunner
 
-from agent import runtime
-from agent.accounts import Traveller, traveller_by_email
+from accounts.directory import Account, account_by_email
 from agent.bootstrap import Services
-from agent.cli import app as cli_app
-from agent.ui_data_layer import VIEWER, TravelDataLayer
+from agent.customers import contact_of, customer_of
+from cli.main import app as cli_app
 from db.urls import libpq_url
 from tests.conftest import app_url
 from tests.hostile.conftest import Loop, token_for
@@ -36,6 +35,8 @@ from tools.booking import BookingRequest
 from tools.errors import TravelError
 from tools.queries import FlightFilters, FlightQuery
 from tools.search import Searcher
+from web import runtime
+from web.data_layer import VIEWER, TravelDataLayer
 
 pytestmark = pytest.mark.integration
 
@@ -55,7 +56,7 @@ NOT_YOURS = "I found no booking"
 class Person:
     name: str
     tenant: str
-    traveller: Traveller
+    traveller: Account
     threads: list[str] = field(default_factory=list)
     ui_ids: dict[str, str] = field(default_factory=dict)
     """Thread id: the interface id of a reply in it (what feedback names)."""
@@ -104,7 +105,7 @@ def may_see_booking(viewer: Person, holder: Person) -> bool:
 
 
 async def _book(services: Services, person: Person, days: int) -> str:
-    customer = person.traveller.customer()
+    customer = customer_of(person.traveller)
     flights = await services.search.search_flights(
         FlightQuery(
             origin="LON", destination="BCN", departure_date=date.today() + timedelta(days=days)
@@ -115,7 +116,7 @@ async def _book(services: Services, person: Person, days: int) -> str:
     booking = await services.bookings.book(
         BookingRequest(
             offers=(flights.offers[0],),
-            contact=person.traveller.contact(),
+            contact=contact_of(person.traveller),
             idempotency_key=uuid.uuid4().hex,
         ),
         customer=customer,
@@ -146,7 +147,7 @@ def world(module_database: str, loop: Loop) -> Iterator[World]:
                 Person(
                     name,
                     tenant,
-                    await traveller_by_email(
+                    await account_by_email(
                         services.sessions, tenant, f"{name}@example.com", create=False
                     ),
                 )
@@ -343,7 +344,7 @@ def test_the_agent_and_its_services_keep_bookings_to_their_holders(
     conversations = world.services.conversations
 
     async def probe(viewer: Person) -> None:
-        customer = viewer.traveller.customer()
+        customer = customer_of(viewer.traveller)
         listed = {summary.reference for summary in await desk.itineraries.list(customer)}
         assert listed == set(viewer.references)
         mine = await conversations.turn(viewer.traveller, "show my bookings")
@@ -450,7 +451,7 @@ def test_an_address_reused_after_a_soft_delete_inherits_no_conversation(
     layer = TravelDataLayer(runtime.services)
 
     async def probe() -> None:
-        newcomer = await traveller_by_email(
+        newcomer = await account_by_email(
             world.services.sessions, TENANTS[2], leaver.email, create=False
         )
         headers = {"Authorization": f"Bearer {token_for(newcomer)}"}

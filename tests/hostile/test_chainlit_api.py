@@ -18,12 +18,12 @@ from fastapi import FastAPI
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agent import runtime
-from agent.accounts import Traveller
+from accounts.directory import Account
 from db.urls import libpq_url
 from tests.conftest import app_url
 from tests.hostile.conftest import Loop, token_for
 from tests.integration.agent_world import stack, traveller
+from web import runtime
 
 pytestmark = pytest.mark.integration
 
@@ -35,7 +35,7 @@ ANY_TEXT = st.text(st.characters(exclude_categories=()), max_size=120) | st.samp
 
 @dataclass
 class Chat:
-    ada: Traveller
+    ada: Account
     thread: str
     ui_id: str
     database: str

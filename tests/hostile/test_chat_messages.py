@@ -27,11 +27,11 @@ from hypothesis import strategies as st
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 from pydantic import BaseModel
 
-from agent.accounts import Traveller
+from accounts.directory import Account
 from agent.bootstrap import Services
+from agent.conversation.transcript import said_by_graph
+from agent.conversation.turns import SORRY
 from agent.offline.model import OfflineTravelModel
-from agent.persistence import said_by_graph
-from agent.turns import SORRY
 from db.models import TENANT_SCOPED_TABLES
 from db.text import storable
 from tests import factories
@@ -194,7 +194,7 @@ class Errors(logging.Handler):
 @dataclass
 class World:
     services: Services
-    ada: Traveller
+    ada: Account
     foreign: dict[str, list[str]]
     """Other people's and tenants' ids, put into injection strings."""
     model: OfflineTravelModel = field(default_factory=OfflineTravelModel)
@@ -206,7 +206,7 @@ def _fill(text: str, world: World, pick: int) -> str:
     return text
 
 
-def _snapshot(owner: psycopg.Connection[Any], ada: Traveller) -> dict[str, Any]:
+def _snapshot(owner: psycopg.Connection[Any], ada: Account) -> dict[str, Any]:
     """Everything that is not Ada's: per tenant, per table, a row count and a digest."""
     found: dict[str, Any] = {}
     for table in TENANT_SCOPED_TABLES:

@@ -15,7 +15,7 @@ import psycopg
 import pytest
 from typer.testing import CliRunner, Result
 
-from agent.cli import app
+from cli.main import app
 from db.urls import libpq_url
 from tests import factories
 from tests.conftest import app_url
@@ -199,7 +199,7 @@ def test_undecodable_bytes_on_a_real_command_line_are_one_sentence(
         "LC_ALL": "C.UTF-8",
     }
     undecodable = b"\xff\xfe".decode(errors="surrogateescape")  # sent as the raw bytes
-    command = [sys.executable, "-m", "agent", "bookings", "show", undecodable]
+    command = [sys.executable, "-m", "cli", "bookings", "show", undecodable]
     result = subprocess.run(
         [*command, "--user", "ada@example.com"],
         env=env,

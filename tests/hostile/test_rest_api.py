@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.python import asgi
 
-from agent.accounts import Traveller
+from accounts.directory import Account
 from db.urls import libpq_url
 from tests.conftest import app_url
 from tests.hostile.conftest import Loop, token_for
@@ -57,7 +57,7 @@ def _unsigned(payload: dict[str, Any]) -> str:
     return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(payload)}."
 
 
-def _tokens(people: dict[str, Traveller], secret: str) -> dict[str, str | None]:
+def _tokens(people: dict[str, Account], secret: str) -> dict[str, str | None]:
     ada = people["ada"]
     claims: dict[str, Any] = {
         "identifier": ada.email,
@@ -89,7 +89,7 @@ def api(module_database: str, web_app: FastAPI, auth_secret: str, loop: Loop) ->
     a conversation each; then the app started by schemathesis' in-process client."""
     runtime_url = app_url(module_database)
 
-    async def conversations() -> tuple[dict[str, Traveller], dict[str, str]]:
+    async def conversations() -> tuple[dict[str, Account], dict[str, str]]:
         async with stack(module_database, runtime_url) as services:
             people = {
                 "ada": await traveller(services, "ada@example.com"),
@@ -114,7 +114,7 @@ def api(module_database: str, web_app: FastAPI, auth_secret: str, loop: Loop) ->
                 (email, tenant),
             )
 
-    async def admins() -> dict[str, Traveller]:
+    async def admins() -> dict[str, Account]:
         async with stack(module_database, runtime_url) as services:
             return {
                 "dora": await traveller(services, "dora@example.com"),
@@ -138,10 +138,10 @@ def api(module_database: str, web_app: FastAPI, auth_secret: str, loop: Loop) ->
             asgi.shutdown_lifespans()
 
 
-async def _in_tenant(services: Any, slug: str, email: str) -> Traveller:
-    from agent.accounts import traveller_by_email
+async def _in_tenant(services: Any, slug: str, email: str) -> Account:
+    from accounts.directory import account_by_email
 
-    return await traveller_by_email(services.sessions, slug, email, create=False)
+    return await account_by_email(services.sessions, slug, email, create=False)
 
 
 def _expected(api: Api, asker: str, thread: str | None) -> set[int]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from agent.accounts import Traveller, traveller_by_email
+from accounts.directory import Account, account_by_email
 from agent.bootstrap import DatabaseUrls, Services, build_services
 from agent.settings import Settings
 
@@ -24,5 +24,5 @@ async def stack(
         await built.aclose()
 
 
-async def traveller(services: Services, email: str = "ada@example.com") -> Traveller:
-    return await traveller_by_email(services.sessions, "default", email, create=True)
+async def traveller(services: Services, email: str = "ada@example.com") -> Account:
+    return await account_by_email(services.sessions, "default", email, create=True)

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from cryptography.fernet import Fernet
 
-from agent.accounts import OAuthIdentity, authenticate, create_account, sign_in_with
+from accounts.directory import OAuthIdentity, authenticate, create_account, sign_in_with
+from accounts.token_cipher import TokenCipher
 from agent.bootstrap import Services
-from agent.token_cipher import TokenCipher
 from tests.integration.agent_world import stack
 
 pytestmark = pytest.mark.integration

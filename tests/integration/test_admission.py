@@ -8,18 +8,16 @@ from typing import Any
 
 import pytest
 
-from agent.bootstrap import Services
-from agent.turns import TOO_SLOW
+from agent.conversation import turns
 from tests.integration.agent_world import stack, traveller
 
 pytestmark = pytest.mark.integration
 
 
-def count_runs(services: Services, *, hold: float, holding: int = 1_000) -> list[int]:
-    """Wrap the graph run of `services`' turns: the first `holding` hold `hold` seconds more,
-    and the returned list records how many runs were going on each time one started."""
-    conversations = services.conversations
-    real_run = conversations._run
+def count_runs(monkeypatch: pytest.MonkeyPatch, *, hold: float, holding: int = 1_000) -> list[int]:
+    """Wrap the graph run of turns: the first `holding` hold `hold` seconds more, and the
+    returned list records how many runs were going on each time one started."""
+    real_run = turns.run_graph
     running = [0]
     seen: list[int] = []
 
@@ -33,16 +31,16 @@ def count_runs(services: Services, *, hold: float, holding: int = 1_000) -> list
         finally:
             running[0] -= 1
 
-    conversations._run = counted  # type: ignore[method-assign]
+    monkeypatch.setattr(turns, "run_graph", counted)
     return seen
 
 
 async def test_turns_beyond_the_limit_wait_their_turn_and_all_are_answered(
-    database: str, runtime_database: str
+    database: str, runtime_database: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async with stack(database, runtime_database, TRAVELHUB_MAX_TURNS=2) as services:
         people = [await traveller(services, f"t{number}@example.com") for number in range(6)]
-        seen = count_runs(services, hold=0.2)
+        seen = count_runs(monkeypatch, hold=0.2)
         results = await asyncio.gather(
             *(
                 services.conversations.turn(person, "Flights from London to Lisbon in 3 weeks")
@@ -55,21 +53,21 @@ async def test_turns_beyond_the_limit_wait_their_turn_and_all_are_answered(
 
 
 async def test_waiting_to_start_counts_towards_the_deadline(
-    database: str, runtime_database: str
+    database: str, runtime_database: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     settings = {"TRAVELHUB_MAX_TURNS": 1, "TURN_DEADLINE_SECONDS": 30}
     async with stack(database, runtime_database, **settings) as services:
         ada, bob = await traveller(services), await traveller(services, "bob@example.com")
         conversations = services.conversations
-        count_runs(services, hold=2.5, holding=1)  # the first is slow; the second would be quick
+        count_runs(monkeypatch, hold=2.5, holding=1)  # the first is slow; the second would be quick
         first = asyncio.create_task(
             conversations.turn(ada, "Flights from London to Oslo in 3 weeks")
         )
         await asyncio.sleep(0.2)  # the first is running, with 30 s to go
-        conversations.deadline_seconds = 1
+        conversations.admission.deadline_seconds = 1
         started = time.perf_counter()
         second = await conversations.turn(bob, "Flights from London to Rome in 3 weeks")
         waited = time.perf_counter() - started
-        assert second.reply == TOO_SLOW
+        assert second.reply == turns.TOO_SLOW
         assert waited < 2  # told at its own deadline, still waiting for the first
         assert "flights London (LON) to Oslo (OSL)" in (await first).reply

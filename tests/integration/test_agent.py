@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from agent.bootstrap import Services
-from agent.persistence import NotYourConversation, open_session
+from agent.conversation.store import NotYourConversation
 from tests.integration.agent_world import stack, traveller
 
 pytestmark = pytest.mark.integration
@@ -177,19 +177,19 @@ async def test_nobody_continues_another_travellers_thread(services: Services) ->
 
 async def test_a_session_is_titled_once_by_its_first_words(services: Services, owner: Any) -> None:
     ada, bob = await traveller(services), await traveller(services, "bob@example.com")
-    pool, thread = services.chat_log.pool, uuid.uuid4()
+    store, thread = services.conversations.store, uuid.uuid4()
 
     def title() -> list[tuple[Any, ...]]:
         return rows(owner, "SELECT title FROM chat_sessions WHERE thread_id = %s", thread)
 
-    opened = await open_session(pool, ada, thread, title="  ")  # as the interface opens one
+    opened = await store.open(ada, thread, title="  ")  # as the interface opens one
     assert title() == [(None,)]
-    first = await open_session(pool, ada, thread, title="Flights to Porto in May")
+    first = await store.open(ada, thread, title="Flights to Porto in May")
     assert (first.id, title()) == (opened.id, [("Flights to Porto in May",)])
-    later = await open_session(pool, ada, thread, title="and hotels there")
+    later = await store.open(ada, thread, title="and hotels there")
     assert (later.id, title()) == (opened.id, [("Flights to Porto in May",)])
     with pytest.raises(NotYourConversation):
-        await open_session(pool, bob, thread, title="mine now")
+        await store.open(bob, thread, title="mine now")
     assert title() == [("Flights to Porto in May",)]
     assert rows(owner, "SELECT count(*) FROM chat_sessions") == [(1,)]
 

@@ -30,7 +30,7 @@ from tools.errors import (
 )
 from tools.itinerary import Itineraries
 from tools.offers import FlightOffer, HotelOffer
-from tools.orders import Contact, PlacedOrder, Traveller
+from tools.orders import Contact, Passenger, PlacedOrder
 from tools.places import gazetteer
 from tools.providers.http import OutcomeUnknown
 from tools.providers.offline_flights import OfflineFlights
@@ -47,8 +47,8 @@ STAY = HotelQuery(
 )
 CONTACT = Contact(name="Ada Lovelace", email="ada@example.com", phone="+441234567890")
 TRAVELLERS = (
-    Traveller(given_name="Ada", family_name="Lovelace"),
-    Traveller(given_name="Charles", family_name="Babbage"),
+    Passenger(given_name="Ada", family_name="Lovelace"),
+    Passenger(given_name="Charles", family_name="Babbage"),
 )
 
 

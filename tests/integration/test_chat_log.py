@@ -12,8 +12,14 @@ import psycopg
 import pytest
 from psycopg.types.json import Jsonb
 
+from agent.conversation.checkpoint_rows import (
+    CHECKPOINT_BLOBS,
+    CHECKPOINTS,
+    BlobRow,
+    CheckpointRow,
+)
 from db.analytics import event_row
-from db.chat_log import BlobRow, ChatLog, CheckpointRow, MessageRow
+from db.chat_log import ChatLog, MessageRow
 from db.engine import create_checkpoint_pool
 from db.ids import new_id
 from db.models.enums import EventType
@@ -148,9 +154,15 @@ async def test_a_turns_checkpoint_is_stored_with_its_messages_or_not_at_all(
     stored, refused = checkpoint("thread-stored"), checkpoint("thread-refused")
 
     results = await asyncio.gather(
-        chat_log.write(tenant, [message(tenant, session, "kept")], (), [stored[0]], [stored[1]]),
         chat_log.write(
-            tenant, [message(tenant, session, "x" * 100_001)], (), [refused[0]], [refused[1]]
+            tenant,
+            [message(tenant, session, "kept")],
+            beside={CHECKPOINTS: [stored[0]], CHECKPOINT_BLOBS: [stored[1]]},
+        ),
+        chat_log.write(
+            tenant,
+            [message(tenant, session, "x" * 100_001)],
+            beside={CHECKPOINTS: [refused[0]], CHECKPOINT_BLOBS: [refused[1]]},
         ),
         return_exceptions=True,
     )

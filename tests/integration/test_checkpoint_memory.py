@@ -7,13 +7,9 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
-from langgraph.checkpoint.serde.types import _DeltaSnapshot
 
 from agent.bootstrap import Services
-from agent.checkpointer import _checkpoint_rows
-from db.ids import new_id
 from tests.integration.agent_world import stack, traveller
 
 pytestmark = pytest.mark.integration
@@ -123,55 +119,6 @@ async def test_only_the_most_recent_threads_are_remembered(
         again = await talk.turn(ada, "Flights from Paris to Rome in 4 weeks", thread_id=first)
         assert "Rome" in again.reply
         assert database_loads == [first]
-
-
-async def test_a_turns_checkpoint_rows_are_the_ones_langgraph_writes(
-    services: Services, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The rows a turn commits are built without the base class (no worker thread hop); they
-    must be exactly what `AsyncPostgresSaver.aput` writes, for every kind of channel value."""
-    ada = await traveller(services)
-    thread = (await services.conversations.turn(ada, "Flights from Paris to Rome")).thread_id
-    saver = services.checkpointer
-    config: Any = {"configurable": {"thread_id": thread, "checkpoint_ns": ""}}
-    stored = await saver.aget_tuple(config)
-    assert stored is not None
-    checkpoint = {
-        **stored.checkpoint,
-        "id": str(new_id()),
-        "channel_values": {
-            **stored.checkpoint["channel_values"],
-            "plain": "inline text",
-            "count": 3,
-            "nothing": None,
-            "snapshot": _DeltaSnapshot(["accumulated"]),
-        },
-    }
-    versions = dict.fromkeys(checkpoint["channel_values"], "00000000000000000000000000000009.1")
-    checkpoint["channel_versions"] = {**checkpoint["channel_versions"], **versions}
-    written: list[Any] = []
-
-    async def recorded(statements: Any) -> None:
-        written.extend(statements)
-
-    monkeypatch.setattr(saver, "_commit", recorded)
-    await AsyncPostgresSaver.aput(saver, stored.config, checkpoint, stored.metadata, versions)
-    theirs = _checkpoint_rows(saver, written)
-    assert theirs is not None
-    # As in a turn: the copy kept in memory encodes every channel, the rows reuse its bytes.
-    encoded = InMemorySaver(serde=saver.serde)
-    encoded.put(stored.config, checkpoint, stored.metadata, dict(checkpoint["channel_versions"]))
-    ours = saver._rows(stored.config, checkpoint, stored.metadata, versions, encoded)
-
-    def plain(rows: list[Any]) -> list[tuple[Any, ...]]:
-        return [tuple(getattr(v, "obj", v) for v in row) for row in rows]
-
-    assert plain([ours[0]]) == plain(theirs[0])
-    assert sorted(plain(ours[1])) == sorted(plain(theirs[1]))
-    blobs = {row.channel for row in ours[1]}
-    assert {"messages", "snapshot"} <= blobs
-    assert not blobs & {"plain", "count", "nothing"}
-    assert ours[0].checkpoint.obj["channel_values"]["snapshot"] is True
 
 
 async def test_a_conversation_state_is_stored_compressed_with_lz4_where_the_server_has_it(

@@ -19,7 +19,7 @@ from tests.redis_server import free_port
 
 pytestmark = pytest.mark.integration
 
-TRAVELHUB = [sys.executable, "-m", "agent"]
+TRAVELHUB = [sys.executable, "-m", "cli"]
 
 
 def run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:

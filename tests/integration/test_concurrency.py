@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from agent.bootstrap import Services
-from agent.turns import SORRY, TurnResult
+from agent.conversation.turns import SORRY, TurnResult
 from db.engine import create_app_engine
 from db.maintenance import Report, month_start, run_maintenance
 from db.models import Booking
@@ -29,7 +29,7 @@ from tools.booking import BookingRequest, BookingService, Customer
 from tools.cancellation import CancellationService
 from tools.errors import BookingError, ProviderUnavailable
 from tools.offers import FlightOffer
-from tools.orders import Contact, Traveller
+from tools.orders import Contact, Passenger
 from tools.places import gazetteer
 from tools.providers.base import FlightOrders, HotelOrders
 from tools.providers.offline_flights import OfflineFlights
@@ -107,7 +107,7 @@ def key_of(offer: FlightOffer) -> str:
 
 
 def request(offer: FlightOffer, name: str) -> BookingRequest:
-    party = [Traveller(given_name=name, family_name=str(n)) for n in range(offer.passengers)]
+    party = [Passenger(given_name=name, family_name=str(n)) for n in range(offer.passengers)]
     return BookingRequest(
         offers=(offer,),
         contact=Contact(name=name, email=f"{name}@example.com"),

@@ -11,14 +11,14 @@ from chainlit.types import Feedback
 from cryptography.fernet import Fernet
 from psycopg import sql
 
-from agent import runtime
-from agent.accounts import OAuthIdentity, sign_in_with
+from accounts.directory import OAuthIdentity, sign_in_with
+from accounts.token_cipher import TokenCipher
 from agent.bootstrap import Services
-from agent.token_cipher import TokenCipher
-from agent.ui_data_layer import TravelDataLayer
 from db.gdpr import PersonNotFound, export_person, forget_person
 from db.urls import libpq_url
 from tests.integration.agent_world import stack
+from web import runtime
+from web.data_layer import TravelDataLayer
 
 pytestmark = pytest.mark.integration
 EMAIL, NAME, PHONE = "grace.hopper@example.com", "Grace Hopper", "+15551234567"

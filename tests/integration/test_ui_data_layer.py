@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 from chainlit.types import Feedback, Pagination, ThreadFilter
 
-from agent import runtime
 from agent.bootstrap import Services
-from agent.ui_data_layer import TravelDataLayer
 from tests.integration.agent_world import stack, traveller
+from web import runtime
+from web.data_layer import TravelDataLayer
 
 pytestmark = pytest.mark.integration
 

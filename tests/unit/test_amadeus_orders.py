@@ -19,7 +19,7 @@ import pytest
 from db.models.enums import Board, Cabin
 from tools.errors import InvalidSearch, ProviderError, ProviderUnavailable
 from tools.offers import FlightOffer, HotelOffer
-from tools.orders import Contact, PlacedOrder, Traveller
+from tools.orders import Contact, Passenger, PlacedOrder
 from tools.providers.amadeus import AmadeusProvider
 from tools.providers.base import FlightOrders, HotelOrders
 from tools.providers.http import OutcomeUnknown, RejectedRequest, Resilience
@@ -40,8 +40,8 @@ ORDER_ID = "MlpZVkFMfFdBVFNPTnwyMDE1LTExLTAy"
 HOTEL_OFFER = "GET /v3/shopping/hotel-offers/TSXOJ6LFQ2"
 SYDNEY_TO_BANGKOK = FlightQuery(origin="SYD", destination="BKK", departure_date=date(2021, 11, 1))
 NICE = HotelQuery(city_code="NCE", check_in=date(2023, 11, 22), check_out=date(2023, 11, 23))
-JORGE = Traveller(given_name="Jorge", family_name="Gonzales", born_on=date(1982, 1, 16))
-ADRIANA = Traveller(
+JORGE = Passenger(given_name="Jorge", family_name="Gonzales", born_on=date(1982, 1, 16))
+ADRIANA = Passenger(
     given_name="Adriana", family_name="Gonzales", kind="child", born_on=date(2012, 10, 11)
 )
 CONTACT = Contact(name="Jorge Gonzales", email="jorge@example.com", phone="+34 480 080 076")
@@ -386,7 +386,7 @@ async def test_a_held_infant_is_matched_to_its_priced_traveler(
     offer = (await repriced_flight(amadeus)).model_copy(
         update={"passengers": 3, "provider_data": {"flight_offer": held}}
     )
-    baby = Traveller(
+    baby = Passenger(
         given_name="Jules", family_name="Martin", kind="infant", born_on=date(2018, 3, 24)
     )
     fake = FakeAmadeus({ORDERS: [reply("flight-create-orders-response.json", 201)]})
@@ -426,7 +426,7 @@ async def test_a_held_infant_is_matched_to_its_priced_traveler(
 )
 async def test_what_amadeus_would_refuse_is_refused_first_in_a_sentence(
     amadeus: Callable[[FakeAmadeus], AmadeusProvider],
-    travellers: list[Traveller],
+    travellers: list[Passenger],
     sentence: str,
 ) -> None:
     offer = await repriced_flight(amadeus)

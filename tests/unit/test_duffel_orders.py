@@ -16,7 +16,7 @@ import pytest
 
 from tools.errors import InvalidSearch, ProviderError, ProviderUnavailable
 from tools.offers import FlightOffer
-from tools.orders import Contact, PlacedOrder, Traveller
+from tools.orders import Contact, Passenger, PlacedOrder
 from tools.providers.base import FlightOrders
 from tools.providers.duffel import DuffelProvider
 from tools.providers.http import OutcomeUnknown, RejectedRequest, Resilience
@@ -30,7 +30,7 @@ BEFORE_EXPIRY = datetime(2020, 1, 17, 10, 30, tzinfo=UTC)
 """The recorded offers expire at 2020-01-17T10:42:14.545Z."""
 FAST = Resilience(max_attempts=3, backoff_initial=0.01, jitter=0.0)
 LONDON_TO_NEW_YORK = FlightQuery(origin="LHR", destination="JFK", departure_date=date(2020, 6, 13))
-AMELIA = Traveller(given_name="Amelia", family_name="Earhart", born_on=date(1987, 7, 24))
+AMELIA = Passenger(given_name="Amelia", family_name="Earhart", born_on=date(1987, 7, 24))
 CONTACT = Contact(name="Amelia Earhart", email="amelia@example.com", phone="+44 20 8016 0508")
 PERSONAL = (
     "Amelia",
@@ -286,10 +286,10 @@ async def test_a_family_is_matched_to_duffels_passengers_by_kind(
             },
         }
     )
-    baby = Traveller(given_name="Ann", family_name="Lee", kind="infant", born_on=date(2025, 1, 2))
-    kid = Traveller(given_name="Bo", family_name="Lee", kind="child", born_on=date(2017, 3, 4))
-    mum = Traveller(given_name="Cy", family_name="Lee", born_on=date(1990, 5, 6))
-    dad = Traveller(given_name="Di", family_name="Lee", born_on=date(1989, 7, 8))
+    baby = Passenger(given_name="Ann", family_name="Lee", kind="infant", born_on=date(2025, 1, 2))
+    kid = Passenger(given_name="Bo", family_name="Lee", kind="child", born_on=date(2017, 3, 4))
+    mum = Passenger(given_name="Cy", family_name="Lee", born_on=date(1990, 5, 6))
+    dad = Passenger(given_name="Di", family_name="Lee", born_on=date(1989, 7, 8))
     fake = FakeDuffel({"POST /air/orders": [reply("python/create-instant-order.json", 201)]})
 
     await duffel(fake).order_flight(
@@ -321,7 +321,7 @@ async def test_a_missing_birth_date_is_a_sentence_and_nothing_is_sent(
         }
     )
     fake = FakeDuffel({"POST /air/orders": [reply("python/create-instant-order.json", 201)]})
-    undated = Traveller(given_name="Fred", family_name="Noonan")
+    undated = Passenger(given_name="Fred", family_name="Noonan")
 
     with pytest.raises(ProviderError) as raised:
         await duffel(fake).order_flight(
@@ -369,7 +369,7 @@ async def test_a_missing_birth_date_is_a_sentence_and_nothing_is_sent(
 async def test_what_duffel_would_refuse_is_refused_first_in_a_sentence(
     duffel: Callable[..., DuffelProvider],
     contact: Contact,
-    travellers: list[Traveller],
+    travellers: list[Passenger],
     sentence: str,
 ) -> None:
     offer = await found_offer(duffel)

@@ -9,7 +9,7 @@ import pytest
 
 from tools.errors import OfferUnavailable
 from tools.offers import FlightOffer
-from tools.orders import Contact, PlacedOrder, Traveller
+from tools.orders import Contact, Passenger, PlacedOrder
 from tools.places import gazetteer
 from tools.providers.offline_flights import OfflineFlights, segments_of
 from tools.providers.offline_hotels import OfflineHotels
@@ -19,7 +19,7 @@ from tools.queries import FlightQuery
 
 NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
 CONTACT = Contact(name="Ada Lovelace", email="ada@example.com")
-ADA = [Traveller(given_name="Ada", family_name="Lovelace")]
+ADA = [Passenger(given_name="Ada", family_name="Lovelace")]
 
 
 def trip(adults: int = 1, **fields: object) -> FlightQuery:

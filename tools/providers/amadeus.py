@@ -13,7 +13,7 @@ from collections.abc import Mapping
 import httpx
 
 from tools.offers import FlightOffer, HotelOffer
-from tools.orders import Contact, PlacedOrder, Traveller
+from tools.orders import Contact, Passenger, PlacedOrder
 from tools.providers.amadeus_auth import AmadeusSession
 from tools.providers.amadeus_flights import AmadeusFlights
 from tools.providers.amadeus_hotels import MAX_HOTEL_IDS, AmadeusHotels
@@ -96,7 +96,7 @@ class AmadeusProvider:
         self,
         offer: FlightOffer,
         *,
-        travellers: list[Traveller],
+        travellers: list[Passenger],
         contact: Contact,
         idempotency_key: str,
     ) -> PlacedOrder:
@@ -117,7 +117,7 @@ class AmadeusProvider:
         self,
         offer: HotelOffer,
         *,
-        travellers: list[Traveller],
+        travellers: list[Passenger],
         contact: Contact,
         idempotency_key: str,
     ) -> PlacedOrder:

@@ -19,7 +19,7 @@ from pydantic import Field, ValidationError
 from db.models.enums import Cabin
 from tools.errors import ProviderError
 from tools.offers import FareConditions, FlightOffer, Journey, Segment
-from tools.orders import Contact, PlacedOrder, Traveller
+from tools.orders import Contact, Passenger, PlacedOrder
 from tools.providers.amadeus_auth import AmadeusSession, read
 from tools.providers.http import (
     NotFound,
@@ -47,7 +47,7 @@ CABIN_ORDER = (Cabin.ECONOMY, Cabin.PREMIUM_ECONOMY, Cabin.BUSINESS, Cabin.FIRST
 CABINS = {cabin.value.upper(): cabin for cabin in Cabin}
 OFFER_GONE = {"34651"}
 """Amadeus error codes saying the offer can no longer be sold (SEGMENT SELL FAILURE)."""
-"""A passenger as Traveller.kind names it."""
+"""A passenger as Passenger.kind names it."""
 TRAVELER_KINDS: dict[str, Kind] = {
     "ADULT": "adult",
     "SENIOR": "adult",
@@ -57,7 +57,7 @@ TRAVELER_KINDS: dict[str, Kind] = {
     "HELD_INFANT": "infant",
     "SEATED_INFANT": "infant",
 }
-"""Amadeus traveler types by the Traveller kind that books them."""
+"""Amadeus traveler types by the Passenger kind that books them."""
 
 
 class _Endpoint(_Vendor):
@@ -267,7 +267,7 @@ class AmadeusFlights:
         self,
         offer: FlightOffer,
         *,
-        travellers: list[Traveller],
+        travellers: list[Passenger],
         contact: Contact,
         idempotency_key: str,
     ) -> PlacedOrder:
@@ -325,7 +325,7 @@ class AmadeusFlights:
 
 
 def order_body(
-    offer: FlightOffer, *, travellers: Sequence[Traveller], contact: Contact
+    offer: FlightOffer, *, travellers: Sequence[Passenger], contact: Contact
 ) -> dict[str, object]:
     """The JSON body of Flight Create Orders for `offer`: the offer verbatim, and travelers.
 

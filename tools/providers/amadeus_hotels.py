@@ -15,7 +15,7 @@ from pydantic import Field, ValidationError
 from db.models.enums import Board
 from tools.errors import ProviderError
 from tools.offers import HotelOffer
-from tools.orders import Contact, PlacedOrder, Traveller
+from tools.orders import Contact, Passenger, PlacedOrder
 from tools.providers.amadeus_auth import AmadeusSession, read
 from tools.providers.http import NotFound, Now, RejectedRequest, RejectedSearch
 from tools.providers.vendor_json import VendorModel as _Vendor
@@ -269,7 +269,7 @@ class AmadeusHotels:
         self,
         offer: HotelOffer,
         *,
-        travellers: list[Traveller],
+        travellers: list[Passenger],
         contact: Contact,
         idempotency_key: str,
     ) -> PlacedOrder:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from tools.offers import FlightOffer, HotelOffer
-from tools.orders import Contact, PlacedOrder, Traveller
+from tools.orders import Contact, Passenger, PlacedOrder
 from tools.queries import FlightQuery, HotelQuery
 
 
@@ -42,7 +42,7 @@ class FlightOrders(Protocol):
         self,
         offer: FlightOffer,
         *,
-        travellers: list[Traveller],
+        travellers: list[Passenger],
         contact: Contact,
         idempotency_key: str,
     ) -> PlacedOrder:
@@ -65,7 +65,7 @@ class HotelOrders(Protocol):
         self,
         offer: HotelOffer,
         *,
-        travellers: list[Traveller],
+        travellers: list[Passenger],
         contact: Contact,
         idempotency_key: str,
     ) -> PlacedOrder: ...

@@ -24,7 +24,7 @@ from pydantic import Field, ValidationError
 from db.models.enums import Cabin
 from tools.errors import ProviderError
 from tools.offers import FareConditions, FlightOffer, Journey, Segment
-from tools.orders import Contact, PlacedOrder, Traveller
+from tools.orders import Contact, Passenger, PlacedOrder
 from tools.providers.http import (
     Clock,
     NotFound,
@@ -59,7 +59,7 @@ OFFER_GONE = {"offer_no_longer_available", "offer_expired"}
 """Duffel error codes (HTTP 422) saying an offer can no longer be bought."""
 ORDER_NOT_CREATED = "order_not_created"
 """Duffel's code (HTTP 502) guaranteeing the airline created no order and took no payment."""
-"""A passenger as Traveller.kind names it."""
+"""A passenger as Passenger.kind names it."""
 PASSENGER_KINDS: dict[str, Kind] = {
     "adult": "adult",
     "child": "child",
@@ -317,7 +317,7 @@ class DuffelProvider:
         self,
         offer: FlightOffer,
         *,
-        travellers: list[Traveller],
+        travellers: list[Passenger],
         contact: Contact,
         idempotency_key: str,
     ) -> PlacedOrder:
@@ -390,7 +390,7 @@ class DuffelProvider:
 def order_body(
     offer: FlightOffer,
     *,
-    travellers: Sequence[Traveller],
+    travellers: Sequence[Passenger],
     contact: Contact,
     idempotency_key: str,
 ) -> dict[str, object]:
@@ -398,7 +398,7 @@ def order_body(
 
     Raises ProviderError, in one sentence, when the travellers do not fit the offer or miss
     something Duffel requires (a date of birth, a family name, a phone number). Duffel also
-    documents `gender` and `title` per passenger; Traveller has neither, so none is sent
+    documents `gender` and `title` per passenger; Passenger has neither, so none is sent
     (never guessed), and Duffel's own refusal says so if it insists.
     """
     slots = _offer_passengers(offer)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tools.errors import OfferUnavailable
 from tools.offers import FlightOffer, HotelOffer
-from tools.orders import Contact, PlacedOrder, Traveller
+from tools.orders import Contact, Passenger, PlacedOrder
 from tools.providers.offline_flights import OfflineFlights, seats_taken, segments_of
 from tools.providers.offline_hotels import OfflineHotels
 from tools.providers.offline_stock import NotEnoughSeats, capacity_of, flight_key
@@ -40,7 +40,7 @@ class OfflineOrders:
         self,
         offer: FlightOffer,
         *,
-        travellers: list[Traveller],
+        travellers: list[Passenger],
         contact: Contact,
         idempotency_key: str,
     ) -> PlacedOrder:
@@ -60,7 +60,7 @@ class OfflineOrders:
         self,
         offer: HotelOffer,
         *,
-        travellers: list[Traveller],
+        travellers: list[Passenger],
         contact: Contact,
         idempotency_key: str,
     ) -> PlacedOrder:

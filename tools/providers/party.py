@@ -7,15 +7,15 @@ from collections.abc import Callable, Sequence
 from typing import Literal, TypeVar
 
 from tools.errors import ProviderError
-from tools.orders import Traveller
+from tools.orders import Passenger
 
 Kind = Literal["adult", "child", "infant"]
 Slot = TypeVar("Slot")
 
 
 def pair_travellers(
-    slots: list[Slot], travellers: Sequence[Traveller], kind_of: Callable[[Slot], Kind]
-) -> list[tuple[Slot, Traveller, int]]:
+    slots: list[Slot], travellers: Sequence[Passenger], kind_of: Callable[[Slot], Kind]
+) -> list[tuple[Slot, Passenger, int]]:
     """Each priced passenger with the next traveller of the same kind, and that traveller's
     position (from 1) in the booking, which is how a sentence may point at them."""
     wanted = Counter(kind_of(slot) for slot in slots)

@@ -7,10 +7,10 @@ from typing import Annotated
 
 import typer
 
-from agent.accounts import Traveller, create_account
-from agent.cli_support import fail, guarded, load_settings, open_services
+from accounts.directory import Account, create_account
+from cli.support import fail, guarded, load_settings, open_services
 
-users_app = typer.Typer(help="Traveller and admin accounts.", no_args_is_help=True)
+users_app = typer.Typer(help="Account and admin accounts.", no_args_is_help=True)
 
 
 @users_app.command("create")
@@ -26,7 +26,7 @@ def create(
     """Create an account that logs in with a password."""
     settings = load_settings()
 
-    async def go() -> Traveller:
+    async def go() -> Account:
         async with open_services(settings) as services:
             return await create_account(
                 services.sessions,
@@ -37,7 +37,7 @@ def create(
                 admin=admin,
             )
 
-    def run() -> Traveller:
+    def run() -> Account:
         try:
             return asyncio.run(go())
         except ValueError as error:

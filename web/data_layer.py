@@ -30,7 +30,7 @@ from chainlit.types import (
 from chainlit.user import PersistedUser, User
 from sqlalchemy import text
 
-from agent.accounts import lookup_account
+from accounts.directory import lookup_account
 from agent.bootstrap import Services
 from db.analytics import event_row, record_events
 from db.ids import new_id

@@ -9,7 +9,7 @@ from typing import Any
 
 import chainlit as cl
 
-from agent.turns import TurnResult
+from agent.conversation.turns import TurnResult
 
 SHOWN_OFFERS = 5
 

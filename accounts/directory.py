@@ -1,4 +1,4 @@
-"""Travellers known to the agent: found, or created on first use, inside their tenant."""
+"""Accounts: found, created, signed in with a password or OAuth, inside their tenant."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from agent.passwords import hash_password, password_matches
-from agent.token_cipher import TokenCipher
+from accounts.passwords import hash_password, password_matches
+from accounts.token_cipher import TokenCipher
 from db.analytics import event_row, record_events
 from db.ids import new_id
 from db.models import User
@@ -20,12 +20,12 @@ from db.models.enums import EventType, UserRole
 from db.text import storable
 from db.unit_of_work import UnitOfWork, resolve_tenant
 from db.users import find_user_by_email
-from tools.booking import Customer
-from tools.orders import Contact
 
 
 @dataclass(frozen=True)
-class Traveller:
+class Account:
+    """A signed-in person: who they are and in which tenant."""
+
     tenant_id: uuid.UUID
     user_id: uuid.UUID
     email: str
@@ -33,16 +33,10 @@ class Traveller:
     phone: str | None
     is_admin: bool
 
-    def customer(self, session_id: uuid.UUID | None = None) -> Customer:
-        return Customer(self.tenant_id, self.user_id, self.is_admin, session_id)
 
-    def contact(self) -> Contact:
-        return Contact(name=self.name, email=self.email, phone=self.phone)
-
-
-async def traveller_by_email(
+async def account_by_email(
     sessions: async_sessionmaker[AsyncSession], tenant_slug: str, email: str, *, create: bool
-) -> Traveller:
+) -> Account:
     """The traveller with `email` in the tenant; created (consent not yet given) if asked."""
     address = email.strip().lower()
     if create:  # nothing written for what cannot be an address
@@ -66,7 +60,7 @@ async def traveller_by_email(
             user = await find_user_by_email(uow.session, address)
     if user is None:
         raise LookupError(f"No traveller has the email address {address!r}.")
-    return Traveller(
+    return Account(
         tenant_id=tenant_id,
         user_id=user.id,
         email=user.email,
@@ -96,16 +90,14 @@ async def lookup_account(
     return dict(row) if row is not None else None
 
 
-async def find_traveller(
-    sessions: async_sessionmaker[AsyncSession], email: str
-) -> Traveller | None:
+async def find_account(sessions: async_sessionmaker[AsyncSession], email: str) -> Account | None:
     """The traveller with this email, whatever their tenant, or None."""
     row = await lookup_account(sessions, email)
     return None if row is None else _traveller(row)
 
 
-def _traveller(row: dict[str, Any]) -> Traveller:
-    return Traveller(
+def _traveller(row: dict[str, Any]) -> Account:
+    return Account(
         tenant_id=row["tenant_id"],
         user_id=row["id"],
         email=row["email"],
@@ -117,7 +109,7 @@ def _traveller(row: dict[str, Any]) -> Traveller:
 
 async def authenticate(
     sessions: async_sessionmaker[AsyncSession], email: str, password: str
-) -> Traveller | None:
+) -> Account | None:
     """The traveller whose email and password these are; None for anything else (a wrong
     password, an unknown address, a suspended or soft-deleted account alike)."""
     row = await lookup_account(sessions, email)
@@ -133,7 +125,7 @@ async def authenticate(
 
 
 async def _logged_in(
-    sessions: async_sessionmaker[AsyncSession], traveller: Traveller, *, method: str
+    sessions: async_sessionmaker[AsyncSession], traveller: Account, *, method: str
 ) -> None:
     async with UnitOfWork(sessions, tenant_id=traveller.tenant_id) as uow:
         connection = await uow.session.connection()
@@ -158,7 +150,7 @@ async def create_account(
     password: str | None,
     name: str | None = None,
     admin: bool = False,
-) -> Traveller:
+) -> Account:
     """A new traveller (or admin) in the tenant; refuses an address already in use."""
     address = email.strip().lower()
     if await lookup_account(sessions, address) is not None:
@@ -201,7 +193,7 @@ async def sign_in_with(
     identity: OAuthIdentity,
     *,
     default_tenant: str,
-) -> Traveller | None:
+) -> Account | None:
     """The traveller behind an OAuth identity: linked before, or linked now to the account
     with the same verified email, or created. None for a soft-deleted account."""
     async with sessions() as session:
@@ -245,7 +237,7 @@ async def sign_in_with(
 async def _store_tokens(
     sessions: async_sessionmaker[AsyncSession],
     cipher: TokenCipher,
-    traveller: Traveller,
+    traveller: Account,
     identity: OAuthIdentity,
 ) -> None:
     sealed_access = cipher.encrypt(identity.access_token) if identity.access_token else None
@@ -269,14 +261,14 @@ async def _store_tokens(
         await uow.commit()
 
 
-async def has_consented(sessions: async_sessionmaker[AsyncSession], traveller: Traveller) -> bool:
+async def has_consented(sessions: async_sessionmaker[AsyncSession], traveller: Account) -> bool:
     async with UnitOfWork(sessions, tenant_id=traveller.tenant_id) as uow:
         user = await uow.session.get(User, traveller.user_id)
     return bool(user and user.data_processing_consent)
 
 
 async def record_consent(
-    sessions: async_sessionmaker[AsyncSession], traveller: Traveller, *, marketing: bool
+    sessions: async_sessionmaker[AsyncSession], traveller: Account, *, marketing: bool
 ) -> None:
     """Data-processing consent given now (with its time); marketing as chosen."""
     async with UnitOfWork(sessions, tenant_id=traveller.tenant_id) as uow:

@@ -18,12 +18,12 @@ from pydantic import BaseModel
 from redis.exceptions import RedisError
 from sqlalchemy import text
 
-from agent import runtime
-from agent.accounts import find_traveller
+from accounts.directory import find_account
 from agent.bootstrap import build_services
 from agent.replay import ReplayError, replay
 from agent.settings import Settings
-from agent.ui_data_layer import VIEWER
+from web import runtime
+from web.data_layer import VIEWER
 
 log = logging.getLogger(__name__)
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -200,7 +200,7 @@ def create_app() -> FastAPI:
             ).scalar()
         if author is None:
             raise HTTPException(status_code=404, detail="There is no such conversation.")
-        owner = await find_traveller(services.sessions, author)
+        owner = await find_account(services.sessions, author)
         if owner is None:
             raise HTTPException(status_code=404, detail="There is no such conversation.")
         is_owner = author == user["identifier"]

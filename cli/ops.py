@@ -14,11 +14,11 @@ from redis.exceptions import RedisError
 from rich.console import Console
 from rich.table import Table
 
-from agent.accounts import Traveller
+from accounts.directory import Account
 from agent.bootstrap import DatabaseUrls, build_services
-from agent.cli_support import fail, guarded, load_settings, owner_url
 from agent.replay import replay
 from agent.settings import Settings
+from cli.support import fail, guarded, load_settings, owner_url
 from db import migrate
 from db.backup import BackupError, backup, drop_database, restore
 from db.gdpr import PersonNotFound, export_person, forget_person
@@ -239,7 +239,7 @@ async def _replay_latest(settings: Settings, restored: str) -> str:
         settings, DatabaseUrls(restored, runtime_url(restored, password=None))
     )
     try:
-        owner = Traveller(row[1], row[2], row[3], row[3], None, False)
+        owner = Account(row[1], row[2], row[3], row[3], None, False)
         replayed = await replay(services.conversations, owner, row[0])
     finally:
         await services.aclose()

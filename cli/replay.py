@@ -11,9 +11,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from agent.accounts import Traveller
-from agent.cli_support import fail, guarded, load_settings, open_services, shown
+from accounts.directory import Account
 from agent.replay import Replay, ReplayError, fork, replay
+from cli.support import fail, guarded, load_settings, open_services, shown
 from db.threads import thread_owner
 from tools.errors import TravelError
 
@@ -42,7 +42,7 @@ def replay_command(
             found = thread_owner(services.urls.owner, thread)
             if found is None:
                 raise ReplayError(f"There is no conversation {thread}.")
-            owner = Traveller(
+            owner = Account(
                 tenant_id=found["tenant_id"],
                 user_id=found["user_id"],
                 email=found["email"],

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import sys
 from typing import Annotated
 
+import psycopg
 import typer
 
-from agent.cli_bookings import bookings_app
-from agent.cli_chat import chat
-from agent.cli_eval import eval_command
-from agent.cli_ops import (
+from agent.conversation.checkpointer import (
+    applied_checkpoint_migration,
+    check_checkpoint_schema,
+)
+from cli.bookings import bookings_app
+from cli.chat import chat
+from cli.eval import eval_command
+from cli.ops import (
     backup_command,
     gdpr_app,
     maintain,
@@ -20,12 +26,12 @@ from agent.cli_ops import (
     stats,
     tenants_app,
 )
-from agent.cli_replay import replay_command
-from agent.cli_search import search_app
-from agent.cli_support import guarded, load_settings, owner_url
-from agent.cli_users import users_app
+from cli.replay import replay_command
+from cli.search import search_app
+from cli.support import guarded, load_settings, owner_url
+from cli.users import users_app
 from db import migrate
-from db.urls import redacted
+from db.urls import libpq_url, redacted
 
 app = typer.Typer(
     name="travelhub",
@@ -61,6 +67,7 @@ def db_upgrade(
     if settings.app_db_password is not None:
         password = settings.app_db_password.get_secret_value()
         guarded(lambda: migrate.set_runtime_password(url, password))
+    guarded(lambda: asyncio.run(_checkpoint_schema_checked(url)))
     typer.echo(f"Database {redacted(url)} is at {migrate.current_revision(url)}.")
 
 
@@ -100,6 +107,7 @@ def serve(
     if settings.app_db_password is not None:
         password = settings.app_db_password.get_secret_value()
         guarded(lambda: migrate.set_runtime_password(url, password))
+    guarded(lambda: asyncio.run(_checkpoint_schema_checked(url)))
     # The app composes its services from the environment: hand it the database this command
     # resolved (the embedded one included).
     os.environ["DATABASE_URL"] = url
@@ -114,12 +122,18 @@ def serve(
     bind_host, bind_port = host or settings.host, port or settings.port
     typer.echo(f"Serving on http://{bind_host}:{bind_port}")
     uvicorn.run(
-        "agent.web:create_app",
+        "web.app:create_app",
         factory=True,
         host=bind_host,
         port=bind_port,
         log_level="warning",
     )
+
+
+async def _checkpoint_schema_checked(url: str) -> None:
+    """Refuse to serve over checkpoint tables the installed LangGraph does not expect."""
+    async with await psycopg.AsyncConnection.connect(libpq_url(url)) as connection:
+        check_checkpoint_schema(await applied_checkpoint_migration(connection))
 
 
 def main() -> None:

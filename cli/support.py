@@ -17,6 +17,7 @@ from rich.text import Text
 from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 
 from agent.bootstrap import Services, build_services, resolve_database
+from agent.conversation.checkpointer import CheckpointSchemaMismatch
 from agent.settings import Settings, SettingsError
 from db import migrate
 from db.urls import DatabaseUrlError
@@ -42,7 +43,13 @@ def guarded(action: Callable[[], T]) -> T:
     """Run `action`, turning the errors a user can cause or fix into one clear sentence."""
     try:
         return action()
-    except (SettingsError, DatabaseUrlError, TravelError, LookupError) as error:
+    except (
+        SettingsError,
+        DatabaseUrlError,
+        TravelError,
+        LookupError,
+        CheckpointSchemaMismatch,
+    ) as error:
         fail(getattr(error, "message", None) or str(error).strip("'\""))
     except ValidationError as error:
         first = error.errors()[0]

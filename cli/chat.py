@@ -10,16 +10,16 @@ from typing import Annotated
 import typer
 from pydantic import EmailStr, TypeAdapter, ValidationError
 
-from agent.accounts import traveller_by_email
-from agent.cli_support import (
+from accounts.directory import account_by_email
+from agent.conversation.store import NotYourConversation
+from agent.conversation.turns import TurnResult
+from cli.support import (
     fail,
     finishing_first_on_sigterm,
     guarded,
     load_settings,
     open_services,
 )
-from agent.persistence import NotYourConversation
-from agent.turns import TurnResult
 from db.text import storable
 from tools.errors import TravelError
 
@@ -51,7 +51,7 @@ def chat(
     async def turn() -> TurnResult:
         with finishing_first_on_sigterm():
             async with open_services(settings) as services:
-                traveller = await traveller_by_email(
+                traveller = await account_by_email(
                     services.sessions, tenant or settings.default_tenant_slug, user, create=True
                 )
                 # Undecodable bytes on the command line arrive as lone surrogates.

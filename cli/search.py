@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from agent.cli_support import fail, guarded, load_settings, open_services, shown
+from cli.support import fail, guarded, load_settings, open_services, shown
 from db.models.enums import Board, Cabin
 from db.unit_of_work import resolve_tenant
 from tools.errors import TravelError

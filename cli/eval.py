@@ -8,8 +8,8 @@ from typing import Annotated
 
 import typer
 
-from agent.cli_support import fail, guarded, load_settings, open_services
 from agent.evaluation import ScenarioError, Verdict, evaluate
+from cli.support import fail, guarded, load_settings, open_services
 
 
 def eval_command(

@@ -13,7 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from agent.bootstrap import Services
-from agent.cli_support import fail, guarded, load_settings, open_services, shown
+from cli.support import fail, guarded, load_settings, open_services, shown
 from db.models.enums import UserRole
 from db.unit_of_work import UnitOfWork, resolve_tenant
 from db.users import find_user_by_email

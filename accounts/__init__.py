@@ -1,0 +1,1 @@
+"""Identity: accounts, password hashing, OAuth linking, token encryption."""

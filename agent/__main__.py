@@ -1,5 +1,0 @@
-"""`python -m agent` is the `travelhub` command."""
-
-from agent.cli import main
-
-main()

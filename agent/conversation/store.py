@@ -1,0 +1,226 @@
+"""The turn store: a turn opens its chat session here, and records what was said here.
+
+It owns what a turn keeps: the chat session (`open_chat_session`, migration 0016), the
+checkpointer and LangGraph's row shapes, and the chat log that commits a turn's messages and
+its checkpoint in one statement, its analytics following.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from accounts.directory import Account
+from agent.conversation.checkpoint_rows import CHECKPOINT_BLOBS, CHECKPOINTS
+from agent.conversation.checkpointer import PooledPostgresSaver, TurnCheckpoints, checkpoint_turn
+from agent.conversation.transcript import Said
+from db.analytics import event_row
+from db.chat_log import ChatLog, MessageRow
+from db.ids import new_id
+from db.models.enums import EventType, MessageRole
+from db.text import storable
+from db.unit_of_work import UnitOfWork
+
+TITLE_LENGTH = 80
+
+
+class NotYourConversation(LookupError):
+    """A thread id that belongs to someone else (or to nobody)."""
+
+
+@dataclass(frozen=True)
+class OpenSession:
+    """The traveller's chat session a turn is written to."""
+
+    id: uuid.UUID
+    context: dict[str, Any]
+    first_turn: bool
+    """Nothing has been said in it yet."""
+    awaiting_answer: bool
+    """The agent asked a question (a confirmation) that this turn answers."""
+    checkpoint_id: str | None
+    """The thread's latest checkpoint, as the database has it now (None: none yet)."""
+
+
+# Creates the session on the first turn (giving way to the interface creating it at the same
+# moment), titles a session opened before anything was said, and reads it back with whether
+# the agent awaits an answer and the thread's latest checkpoint. One round trip.
+OPEN_SESSION = (
+    "SELECT id, user_id, context, message_count, deleted_at, awaiting_answer, checkpoint_id"
+    " FROM open_chat_session(%s, %s, %s, %s, %s, %s::jsonb)"
+)
+
+THREAD_AUTHOR = text("SELECT user_id FROM chat_sessions WHERE thread_id = :thread")
+TRANSCRIPT = text(
+    "SELECT m.created_at, m.role, m.content, m.tool_calls, m.tool_name, m.tool_call_id,"
+    " m.model_name, m.latency_ms FROM chat_messages m"
+    " JOIN chat_sessions s ON s.id = m.session_id"
+    # Never older than their session (a day's margin for a clock set back).
+    " WHERE s.thread_id = :thread AND m.created_at >= s.created_at - interval '1 day'"
+    " ORDER BY m.created_at, m.id"
+)
+
+
+@dataclass
+class TurnStore:
+    """Opens a turn's chat session, and records the turn: messages, checkpoint, analytics."""
+
+    chat_log: ChatLog
+    """Its pool (autocommit connections) serves the session lookups too."""
+    checkpointer: BaseCheckpointSaver[Any]
+    """The graph's checkpointer (a `PooledPostgresSaver` hands the turn its checkpoint)."""
+    sessions: async_sessionmaker[AsyncSession]
+    """Tenant-scoped transactions, for reading transcripts back."""
+
+    async def open(
+        self,
+        account: Account,
+        thread_id: uuid.UUID,
+        *,
+        title: str,
+        context: dict[str, Any] | None = None,
+    ) -> OpenSession:
+        """The account's session for `thread_id`, created on the first turn."""
+        clean_title = " ".join(storable(title).split())[:TITLE_LENGTH] or None
+        params = (
+            new_id(),
+            account.tenant_id,
+            account.user_id,
+            thread_id,
+            clean_title,
+            json.dumps(context or {}),
+        )
+        async with self.chat_log.pool.connection() as connection:
+            found = await connection.execute(OPEN_SESSION, params)
+            row: dict[str, Any] | None = await found.fetchone()
+        if row is None or row["user_id"] != account.user_id or row["deleted_at"] is not None:
+            # Another tenant's thread is invisible here (row-level security): same answer.
+            raise NotYourConversation(f"There is no conversation {thread_id} of yours.")
+        return OpenSession(
+            row["id"],
+            row["context"] or {},
+            row["message_count"] == 0,
+            row["awaiting_answer"],
+            row["checkpoint_id"],
+        )
+
+    async def transcript(self, account: Account, thread_id: uuid.UUID) -> list[dict[str, Any]]:
+        """The messages stored on the account's thread, oldest first (NotYourConversation if
+        it is not theirs)."""
+        async with UnitOfWork(self.sessions, tenant_id=account.tenant_id) as uow:
+            connection = await uow.session.connection()
+            author = (await connection.execute(THREAD_AUTHOR, {"thread": thread_id})).scalar()
+            if author != account.user_id:
+                raise NotYourConversation(f"There is no conversation {thread_id}.")
+            rows = (await connection.execute(TRANSCRIPT, {"thread": thread_id})).all()
+        return [
+            {
+                "created_at": row.created_at.isoformat(),
+                "role": row.role,
+                "content": row.content,
+                "tool_calls": row.tool_calls,
+                "tool_name": row.tool_name,
+                "tool_call_id": row.tool_call_id,
+                "model_name": row.model_name,
+                "latency_ms": row.latency_ms,
+            }
+            for row in rows
+        ]
+
+    @contextmanager
+    def checkpointing(self, thread_id: str, chat: OpenSession) -> Iterator[TurnCheckpoints]:
+        """Run the turn's graph inside this: its checkpoint is kept for `record`."""
+        if not isinstance(self.checkpointer, PooledPostgresSaver):
+            # Another saver writes as it always does: nothing for the turn to commit.
+            yield TurnCheckpoints(thread_id, chat.checkpoint_id, chat.awaiting_answer)
+            return
+        with checkpoint_turn(
+            thread_id, chat.checkpoint_id, awaiting_answer=chat.awaiting_answer
+        ) as checkpointed:
+            yield checkpointed
+
+    async def record(
+        self,
+        account: Account,
+        chat: OpenSession,
+        said: list[Said],
+        *,
+        latency_ms: float,
+        checkpointed: TurnCheckpoints | None = None,
+    ) -> None:
+        """Commit the turn's messages and checkpoint in one statement (raises if they could
+        not be), then its checkpoint's other writes; the analytics follow the commit."""
+        messages = [_message_row(message, account, chat) for message in said]
+        events = [
+            event_row(
+                kind,
+                tenant=account.tenant_id,
+                user=account.user_id,
+                session=chat.id,
+                properties=properties,
+            )
+            for kind, properties in _events(said, first_turn=chat.first_turn, latency_ms=latency_ms)
+        ]
+        if checkpointed is None:
+            await self.chat_log.write(account.tenant_id, messages, afterwards=events)
+            return
+        await self.chat_log.write(
+            account.tenant_id,
+            messages,
+            beside={CHECKPOINTS: checkpointed.checkpoints, CHECKPOINT_BLOBS: checkpointed.blobs},
+            afterwards=events,
+        )
+        await checkpointed.written()
+
+
+def _message_row(message: Said, account: Account, chat: OpenSession) -> MessageRow:
+    return MessageRow(
+        id=new_id(),
+        tenant_id=account.tenant_id,
+        session_id=chat.id,
+        role=message.role.value,
+        content=storable(message.content),
+        tool_calls=_json(message.tool_calls) if message.tool_calls else None,
+        tool_call_id=message.tool_call_id,
+        tool_name=message.tool_name,
+        model_name=message.model_name,
+        prompt_tokens=message.prompt_tokens,
+        completion_tokens=message.completion_tokens,
+        latency_ms=message.latency_ms,
+        attributes=_json({**(message.attributes or {}), "key": message.key}),
+    )
+
+
+_JSON = json.JSONEncoder(ensure_ascii=False)
+"""json.dumps builds an encoder per call unless every option is its default."""
+
+
+def _json(value: Any) -> str:
+    # jsonb holds no NUL (\u0000) and no lone surrogate either.
+    return storable(_JSON.encode(value))
+
+
+def _events(
+    said: list[Said], *, first_turn: bool, latency_ms: float
+) -> list[tuple[EventType, dict[str, Any]]]:
+    if not said:
+        return []
+    events: list[tuple[EventType, dict[str, Any]]] = []
+    if first_turn:
+        events.append((EventType.SESSION_STARTED, {}))
+    for message in said:
+        if message.role is MessageRole.USER:
+            events.append((EventType.MESSAGE_SENT, {"length": len(message.content)}))
+        for call in message.tool_calls or []:
+            events.append((EventType.TOOL_CALLED, {"tool": call["name"]}))
+    events.append((EventType.TURN_COMPLETED, {"latency_ms": round(latency_ms, 2)}))
+    return events

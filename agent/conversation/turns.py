@@ -1,0 +1,231 @@
+"""A turn of a conversation: admitted, then open the session, run the graph, record the turn."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from dataclasses import dataclass, replace
+from typing import Any
+
+from langchain_core.messages import HumanMessage
+from langchain_core.runnables import RunnableConfig
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.types import Command, Interrupt
+
+from accounts.directory import Account
+from agent.conversation.admission import Admission, DeadlinePassed
+from agent.conversation.run import GraphRun, TurnListener, run_graph
+from agent.conversation.store import OpenSession, TurnStore
+from agent.conversation.transcript import Said, said_by_graph
+from agent.customers import contact_of, customer_of
+from db.engine import CONNECTION_LOST
+from db.ids import new_id
+from db.models.enums import MessageRole
+from db.text import storable
+from tools.agent_tools import recorded_answers
+from tools.desk import ToolRecord, TravelContext, TravelDesk
+
+log = logging.getLogger(__name__)
+MAX_MESSAGE_CHARS = 4000
+SORRY = "Sorry, something went wrong on my side; please try again in a moment."
+UNSAVED = "Sorry, I could not save our conversation just now; please say that again in a moment."
+TOO_SLOW = "Sorry, that took me too long to answer, so I stopped; please try again in a moment."
+NO_DATABASE = "Sorry, I cannot reach our database just now; please try again in a moment."
+
+
+@dataclass(frozen=True)
+class TurnResult:
+    """What the traveller is told at the end of a turn."""
+
+    thread_id: str
+    reply: str
+    awaiting_confirmation: bool
+    session_id: uuid.UUID | None = None
+
+
+@dataclass(frozen=True)
+class TurnRequest:
+    """What the traveller said and how the interface wants it answered."""
+
+    message: str
+    sandbox: bool = False
+    """A replay fork: tools answer from `recorded`, nothing is ordered for real."""
+    recorded: dict[str, ToolRecord] | None = None
+    session_context: dict[str, Any] | None = None
+    """Stored on a new chat session (a fork says where it came from)."""
+    listener: TurnListener | None = None
+    reply_ui_ids: list[str] | None = None
+    """The ids the interface gave the reply it shows, kept on the stored reply for feedback."""
+    currency: str | None = None
+    preferences: dict[str, Any] | None = None
+    """The chat's settings: default cabin and travellers."""
+
+
+@dataclass
+class Conversations:
+    """Runs turns of the travel agent for travellers, keeping our tables in step."""
+
+    graph: CompiledStateGraph[Any, Any, Any, Any]
+    store: TurnStore
+    desk: TravelDesk
+    model_name: str
+    admission: Admission
+    max_message_chars: int = MAX_MESSAGE_CHARS
+    currency: str = "EUR"
+
+    def context(
+        self,
+        account: Account,
+        thread_id: str,
+        session_id: uuid.UUID,
+        *,
+        sandbox: bool = False,
+        recorded: dict[str, ToolRecord] | None = None,
+    ) -> TravelContext:
+        """What the graph's tools get for one run on `thread_id`."""
+        return TravelContext(
+            desk=self.desk,
+            customer=customer_of(account, session_id),
+            contact=contact_of(account),
+            thread_id=thread_id,
+            currency=self.currency,
+            sandbox=sandbox,
+            recorded=recorded or {},
+        )
+
+    async def recorded(self, thread_id: str) -> dict[str, ToolRecord]:
+        """What the tools of `thread_id` answered, for a fork of it to replay."""
+        state = await self.graph.aget_state({"configurable": {"thread_id": thread_id}})
+        return recorded_answers(state.values.get("messages", []) if state.values else [])
+
+    async def turn(
+        self,
+        account: Account,
+        message: str,
+        *,
+        thread_id: str | None = None,
+        sandbox: bool = False,
+        recorded: dict[str, ToolRecord] | None = None,
+        session_context: dict[str, Any] | None = None,
+        listener: TurnListener | None = None,
+        reply_ui_ids: list[str] | None = None,
+        currency: str | None = None,
+        preferences: dict[str, Any] | None = None,
+    ) -> TurnResult:
+        """The agent's answer to `message` (or the confirmation question it now asks), on
+        `thread_id` (None: a new conversation); the other arguments are `TurnRequest`'s.
+
+        A turn that outlives its deadline, or loses the database, ends in one sentence saying so.
+        """
+        thread = thread_id or str(new_id())
+        request = TurnRequest(
+            message, sandbox, recorded, session_context, listener, reply_ui_ids, currency,
+            preferences,
+        )  # fmt: skip
+        try:
+            async with self.admission.admitted():
+                return await self._turn(account, thread, request)
+        except DeadlinePassed:
+            log.warning(
+                "turn on thread %s stopped at its %g s deadline",
+                thread,
+                self.admission.deadline_seconds,
+            )
+            return TurnResult(thread, TOO_SLOW, False)
+        except CONNECTION_LOST:
+            log.exception("turn on thread %s lost the database", thread)
+            return TurnResult(thread, NO_DATABASE, False)
+
+    async def _turn(self, account: Account, thread: str, request: TurnRequest) -> TurnResult:
+        message = storable(request.message)
+        if len(message) > self.max_message_chars:
+            return TurnResult(
+                thread,
+                f"That message is too long for me ({len(message)} characters; the limit is"
+                f" {self.max_message_chars}). Could you say it in fewer words?",
+                False,
+            )
+        chat = await self.store.open(
+            account, uuid.UUID(thread), title=message, context=request.session_context
+        )
+        context = await self._context_for(account, thread, chat, request)
+        said, graph_input = _said_first(message, chat)
+        started = time.perf_counter()
+        config: RunnableConfig = {"configurable": {"thread_id": thread}}
+        try:
+            with self.store.checkpointing(thread, chat) as checkpointed:
+                run = await run_graph(self.graph, graph_input, config, context, request.listener)
+        except Exception:
+            log.exception("turn failed on thread %s", thread)
+            return TurnResult(thread, SORRY, False, chat.id)
+        latency = (time.perf_counter() - started) * 1000
+        said.extend(self._said_by(run))
+        said[-1] = _with_latency(said[-1], latency, request.reply_ui_ids)
+        try:
+            await self.store.record(
+                account, chat, said, latency_ms=latency, checkpointed=checkpointed
+            )
+        except Exception:
+            log.exception("could not record the turn on thread %s", thread)
+            return TurnResult(thread, UNSAVED, False, chat.id)
+        if run.question is not None:
+            return TurnResult(thread, _question_text(run.question), True, chat.id)
+        return TurnResult(thread, run.reply(SORRY), False, chat.id)
+
+    async def _context_for(
+        self, account: Account, thread: str, chat: OpenSession, request: TurnRequest
+    ) -> TravelContext:
+        sandbox, recorded = request.sandbox, request.recorded
+        if chat.context.get("sandbox"):
+            # A replay fork stays a sandbox for every later turn, whoever runs it.
+            sandbox = True
+            recorded = recorded or await self.recorded(str(chat.context.get("forked_from")))
+        context = self.context(account, thread, chat.id, sandbox=sandbox, recorded=recorded)
+        if request.currency:
+            context = replace(context, currency=request.currency)
+        if preferences := request.preferences:
+            context = replace(
+                context,
+                default_cabin=str(preferences.get("cabin") or context.default_cabin),
+                default_travellers=int(preferences.get("travellers") or context.default_travellers),
+            )
+        return context
+
+    def _said_by(self, run: GraphRun) -> list[Said]:
+        said = [
+            stored
+            for message in run.messages
+            if (stored := said_by_graph(message, model_name=self.model_name)) is not None
+        ]
+        if run.question is not None:
+            said.append(
+                Said(
+                    f"question:{run.question.id}",
+                    MessageRole.ASSISTANT,
+                    _question_text(run.question),
+                    attributes={
+                        "awaiting_confirmation": True,
+                        "action": run.question.value["action"],
+                    },
+                )
+            )
+        return said
+
+
+def _said_first(message: str, chat: OpenSession) -> tuple[list[Said], Any]:
+    """The traveller's message as stored, and the graph's input: an answer to the agent's
+    question resumes it; anything else is a new message."""
+    if chat.awaiting_answer:
+        return [Said(f"answer:{new_id()}", MessageRole.USER, message)], Command(resume=message)
+    human = HumanMessage(message, id=str(new_id()))
+    return [Said(f"lc:{human.id}", MessageRole.USER, message)], {"messages": [human]}
+
+
+def _question_text(question: Interrupt) -> str:
+    return str(question.value.get("question", "Please confirm (yes / no)."))
+
+
+def _with_latency(said: Said, latency_ms: float, ui_ids: list[str] | None) -> Said:
+    attributes = {**(said.attributes or {}), **({"ui_ids": ui_ids} if ui_ids else {})}
+    return replace(said, latency_ms=round(latency_ms), attributes=attributes or None)

@@ -1,0 +1,1 @@
+"""The `travelhub` command line: one module per command group."""
