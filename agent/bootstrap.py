@@ -20,6 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from accounts.token_cipher import InvalidTokenKeys, TokenCipher
 from agent.conversation.admission import Admission
+from agent.conversation.chat_sessions import ChatSessions
 from agent.conversation.checkpointer import (
     PooledPostgresSaver,
     applied_checkpoint_migration,
@@ -102,6 +103,7 @@ class Services:
     chat_log: ChatLog
     seats: PostgresSeatStock
     conversations: Conversations
+    chat_sessions: ChatSessions
     _background: list[asyncio.Task[None]] = field(default_factory=list)
 
     def start_background(self) -> None:
@@ -138,7 +140,7 @@ class Services:
         # Turns in flight finish first (their deadline bounds the wait): a reply already
         # streamed to a traveller is recorded before the pools close under it.
         deadline = self.settings.turn_deadline_seconds
-        if not await self.conversations.admission.drained(deadline):
+        if not await self.conversations.admission.wait_until_idle(deadline):
             log.warning("closing with turns still running after %g s", deadline)
         for task in self._background:
             task.cancel()
@@ -304,10 +306,11 @@ async def build_services(settings: Settings, urls: DatabaseUrls | None = None) -
     # The saver runs on our own pool (autocommit, dict rows, no prepared statements); its
     # tables were made by the migrations, so no setup() here.
     checkpointer = PooledPostgresSaver(pool, remembered_threads=settings.remembered_threads)
+    chat_sessions = ChatSessions(sessions)
     model = build_model(settings)
     conversations = Conversations(
         graph=build_graph(model).compile(checkpointer=checkpointer),
-        store=TurnStore(chat_log, checkpointer, sessions),
+        store=TurnStore(chat_log, checkpointer, chat_sessions),
         desk=desk,
         model_name=model_name(model),
         admission=Admission(settings.turn_deadline_seconds, settings.max_concurrent_turns),
@@ -330,4 +333,5 @@ async def build_services(settings: Settings, urls: DatabaseUrls | None = None) -
         chat_log=chat_log,
         seats=seats,
         conversations=conversations,
+        chat_sessions=chat_sessions,
     )

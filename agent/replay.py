@@ -11,7 +11,7 @@ from langchain_core.messages import AIMessage
 from langchain_core.runnables import RunnableConfig
 
 from accounts.directory import Account
-from agent.conversation.store import NotYourConversation
+from agent.conversation.chat_sessions import NotYourConversation
 from agent.conversation.turns import Conversations, TurnResult
 from db.ids import new_id
 
@@ -55,9 +55,12 @@ async def replay(conversations: Conversations, owner: Account, thread_id: str) -
     the thread's session shows it is theirs.
     """
     try:
-        messages = await conversations.store.transcript(owner, uuid.UUID(thread_id))
+        rows = await conversations.store.chat_sessions.transcript(
+            owner.tenant_id, owner.user_id, uuid.UUID(thread_id)
+        )
     except NotYourConversation:
         raise ReplayError(f"There is no conversation {thread_id}.") from None
+    messages = [{**row._asdict(), "created_at": row.created_at.isoformat()} for row in rows]
     checkpoints = []
     async for snapshot in conversations.graph.aget_state_history(_config(thread_id)):
         values = snapshot.values or {}
@@ -105,7 +108,7 @@ async def fork(
         message,
         thread_id=sandbox,
         sandbox=True,
-        recorded=await conversations.recorded(thread_id),
+        recorded=await conversations.tool_answers(thread_id),
         session_context={"sandbox": True, "forked_from": thread_id, "checkpoint_id": checkpoint_id},
     )
     if result.session_id is None:  # refused before anything was said (a message too long)

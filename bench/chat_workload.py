@@ -17,7 +17,7 @@ import psycopg
 from accounts.directory import Account, account_by_email
 from agent.bootstrap import Services
 from agent.conversation.store import OpenSession
-from agent.conversation.transcript import Said
+from agent.conversation.transcript import TurnMessage
 from db.models.enums import MessageRole
 from db.urls import libpq_url
 
@@ -48,7 +48,7 @@ class Turn:
     chat: OpenSession
     number: int
     """Its place in the conversation, from 0."""
-    said: list[Said]
+    said: list[TurnMessage]
     latency_ms: float
 
     @property
@@ -131,7 +131,7 @@ def build_turns(conversations: Sequence[Conversation], per_conversation: int) ->
     ]
 
 
-def _said(chance: random.Random) -> list[Said]:
+def _said(chance: random.Random) -> list[TurnMessage]:
     """A search turn: the traveller asks, the model calls a tool, the tool answers with
     about 1 KB of JSON, the model replies."""
     origin, destination, origin_city, destination_city = chance.choice(ROUTES)
@@ -152,15 +152,15 @@ def _said(chance: random.Random) -> list[Said]:
     )
     key = uuid.UUID(int=chance.getrandbits(128))
     return [
-        Said(f"lc:{key}-u", MessageRole.USER,
+        TurnMessage(f"lc:{key}-u", MessageRole.USER,
              f"Flights from {origin_city} to {destination_city} on {day} for {adults} adults"),
-        Said(f"lc:{key}-c", MessageRole.ASSISTANT, "",
+        TurnMessage(f"lc:{key}-c", MessageRole.ASSISTANT, "",
              tool_calls=[{"id": call_id, "name": "search_flights", "args": args}],
              model_name=MODEL, prompt_tokens=chance.randint(600, 900),
              completion_tokens=chance.randint(20, 40)),
-        Said(f"lc:{key}-t", MessageRole.TOOL, result, tool_call_id=call_id,
+        TurnMessage(f"lc:{key}-t", MessageRole.TOOL, result, tool_call_id=call_id,
              tool_name="search_flights"),
-        Said(f"lc:{key}-a", MessageRole.ASSISTANT, reply, model_name=MODEL,
+        TurnMessage(f"lc:{key}-a", MessageRole.ASSISTANT, reply, model_name=MODEL,
              prompt_tokens=chance.randint(1200, 1600), completion_tokens=chance.randint(60, 90)),
     ]  # fmt: skip
 

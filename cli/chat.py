@@ -11,7 +11,7 @@ import typer
 from pydantic import EmailStr, TypeAdapter, ValidationError
 
 from accounts.directory import account_by_email
-from agent.conversation.store import NotYourConversation
+from agent.conversation.chat_sessions import NotYourConversation
 from agent.conversation.turns import TurnResult
 from cli.support import (
     fail,

@@ -193,11 +193,7 @@ def create_app() -> FastAPI:
     ) -> dict[str, Any]:
         """The thread's transcript and checkpoints: for its owner, or an admin of its tenant."""
         services = runtime.services()
-        async with services.sessions() as session:
-            connection = await session.connection()
-            author = (
-                await connection.execute(text("SELECT thread_author(:t)"), {"t": thread_id})
-            ).scalar()
+        author = await services.chat_sessions.author_of(thread_id)
         if author is None:
             raise HTTPException(status_code=404, detail="There is no such conversation.")
         owner = await find_account(services.sessions, author)

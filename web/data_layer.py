@@ -9,7 +9,6 @@ signed in as (`VIEWER`) only ever reaches their own threads."""
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -28,15 +27,11 @@ from chainlit.types import (
     ThreadFilter,
 )
 from chainlit.user import PersistedUser, User
-from sqlalchemy import text
 
 from accounts.directory import lookup_account
 from agent.bootstrap import Services
-from db.analytics import event_row, record_events
-from db.ids import new_id
-from db.models.enums import EventType
+from agent.conversation.chat_sessions import ChatSessions
 from db.text import storable
-from db.unit_of_work import UnitOfWork
 
 # Chainlit names a thread after its first interaction, which may be a button press.
 ACTION_NAMES = {"consent", "book_option", "answer"}
@@ -80,10 +75,9 @@ class TravelDataLayer(BaseDataLayer):
     def __init__(self, services: Callable[[], Services]) -> None:
         self._services = services
 
-    async def _scalar(self, sql: str, **params: Any) -> Any:
-        async with self._services().sessions() as session:
-            connection = await session.connection()
-            return (await connection.execute(text(sql), params)).scalar()
+    @property
+    def _chats(self) -> ChatSessions:
+        return self._services().chat_sessions
 
     async def _owner_tenant(
         self, thread_id: str, *, for_viewer: bool = True
@@ -93,7 +87,7 @@ class TravelDataLayer(BaseDataLayer):
         thread = _uuid(thread_id)
         if thread is None:
             return None
-        email = await self._scalar("SELECT thread_author(:thread)", thread=thread)
+        email = await self._chats.author_of(thread)
         if email is None:
             return None
         viewer = VIEWER.get()
@@ -138,54 +132,32 @@ class TravelDataLayer(BaseDataLayer):
         self, pagination: Pagination, filters: ThreadFilter
     ) -> PaginatedResponse[ThreadDict]:
         user_id = _uuid(filters.userId)
-        tenant = await self._scalar("SELECT tenant_of_user(:id)", id=user_id) if user_id else None
+        tenant = await self._chats.tenant_of_user(user_id) if user_id else None
         empty: PaginatedResponse[ThreadDict] = PaginatedResponse(PageInfo(False, None, None), [])
         if tenant is None:
             return empty
-        conditions = ["s.user_id = :user", "s.deleted_at IS NULL"]
-        params: dict[str, Any] = {"user": user_id, "limit": pagination.first + 1}
-        if filters.search:
-            conditions.append("s.title ILIKE :search")
-            params["search"] = _like(filters.search)
-        if filters.feedback is not None:
-            conditions.append(
-                "EXISTS (SELECT 1 FROM chat_messages m WHERE m.session_id = s.id"
-                " AND (m.attributes->'feedback'->>'value')::int = :feedback)"
-            )
-            params["feedback"] = filters.feedback
-        cursor = _uuid(pagination.cursor)
-        if cursor is not None:
-            conditions.append(
-                "(s.updated_at, s.id) <"
-                " (SELECT updated_at, id FROM chat_sessions WHERE thread_id = :cursor)"
-            )
-            params["cursor"] = cursor
-        async with UnitOfWork(self._services().sessions, tenant_id=tenant) as uow:
-            connection = await uow.session.connection()
-            rows = (
-                await connection.execute(
-                    text(
-                        "SELECT s.thread_id, s.title, s.created_at, s.context, u.email"
-                        " FROM chat_sessions s JOIN users u ON u.id = s.user_id"
-                        f" WHERE {' AND '.join(conditions)}"
-                        " ORDER BY s.updated_at DESC, s.id DESC LIMIT :limit"
-                    ),
-                    params,
-                )
-            ).all()
+        assert user_id is not None
+        rows = await self._chats.listed(
+            tenant,
+            user_id,
+            limit=pagination.first + 1,
+            title_like=_like(filters.search) if filters.search else None,
+            rated=filters.feedback,
+            after_thread=_uuid(pagination.cursor),
+        )
         viewer = VIEWER.get()
-        if viewer is not None and rows and rows[0][4] != viewer:
+        if viewer is not None and rows and rows[0].email != viewer:
             return empty  # Chainlit asks for the signed-in person's threads; anyone else's: none
         page = rows[: pagination.first]
         threads: list[ThreadDict] = [
             {
-                "id": str(row[0]),
-                "createdAt": _iso(row[2]),
-                "name": row[1],
+                "id": str(row.thread_id),
+                "createdAt": _iso(row.created_at),
+                "name": row.title,
                 "userId": str(user_id),
-                "userIdentifier": row[4],
+                "userIdentifier": row.email,
                 "tags": None,
-                "metadata": row[3],
+                "metadata": row.context,
                 "steps": [],
                 "elements": [],
             }
@@ -205,41 +177,24 @@ class TravelDataLayer(BaseDataLayer):
         if owner is None:
             return None
         tenant, email = owner
-        async with UnitOfWork(self._services().sessions, tenant_id=tenant) as uow:
-            connection = await uow.session.connection()
-            session = (
-                await connection.execute(
-                    text(
-                        "SELECT id, title, created_at, user_id, context FROM chat_sessions"
-                        " WHERE thread_id = :thread AND deleted_at IS NULL"
-                    ),
-                    {"thread": uuid.UUID(thread_id)},
-                )
-            ).first()
-            if session is None:
-                return None
-            messages = (
-                await connection.execute(
-                    text(
-                        # Never older than their session (a day's margin for a clock set
-                        # back): the monthly partitions before it are not read at all.
-                        "SELECT id, created_at, role, content, tool_name, attributes"
-                        " FROM chat_messages WHERE session_id = :id"
-                        " AND created_at >= CAST(:since AS timestamptz) - interval '1 day'"
-                        " ORDER BY created_at, id"
-                    ),
-                    {"id": session[0], "since": session[2]},
-                )
-            ).all()
-        steps = [self._step(thread_id, email, *row) for row in messages if row[3]]
+        found = await self._chats.read(tenant, uuid.UUID(thread_id))
+        if found is None:
+            return None
+        session, messages = found.session, found.messages
+        steps = [
+            self._step(thread_id, email, row.id, row.created_at, row.role, row.content,
+                       row.tool_name, row.attributes)
+            for row in messages
+            if row.content
+        ]  # fmt: skip
         return {
             "id": thread_id,
-            "createdAt": _iso(session[2]),
-            "name": session[1],
-            "userId": str(session[3]),
+            "createdAt": _iso(session.created_at),
+            "name": session.title,
+            "userId": str(session.user_id),
             "userIdentifier": email,
             "tags": None,
-            "metadata": session[4],
+            "metadata": session.context,
             "steps": steps,
             "elements": [],
         }
@@ -291,32 +246,15 @@ class TravelDataLayer(BaseDataLayer):
         owner = await self._owner_tenant(thread_id)
         if owner is None:
             user = _uuid(user_id)
-            tenant = await self._scalar("SELECT tenant_of_user(:id)", id=user) if user else None
-            if thread is None or tenant is None:
+            tenant = await self._chats.tenant_of_user(user) if user else None
+            if thread is None or tenant is None or user is None:
                 return
             title = None if name in ACTION_NAMES else _title(name)
-            async with UnitOfWork(self._services().sessions, tenant_id=tenant) as uow:
-                connection = await uow.session.connection()
-                await connection.execute(
-                    text(
-                        "INSERT INTO chat_sessions (id, tenant_id, user_id, thread_id, title)"
-                        " VALUES (:id, :tenant, :user, :thread, :title)"
-                        " ON CONFLICT (thread_id) DO NOTHING"
-                    ),
-                    {"id": new_id(), "tenant": tenant, "user": user, "thread": thread,
-                     "title": title},
-                )  # fmt: skip
-                await uow.commit()
+            await self._chats.create(tenant, user, thread, title)
             return
-        if name is None or name in ACTION_NAMES:
+        if name is None or name in ACTION_NAMES or thread is None:
             return
-        async with UnitOfWork(self._services().sessions, tenant_id=owner[0]) as uow:
-            connection = await uow.session.connection()
-            await connection.execute(
-                text("UPDATE chat_sessions SET title = :title WHERE thread_id = :thread"),
-                {"title": _title(name), "thread": thread},
-            )
-            await uow.commit()
+        await self._chats.rename(owner[0], thread, _title(name))
 
     async def delete_thread(self, thread_id: str) -> None:
         """Soft delete the session; its LangGraph checkpoints go for good."""
@@ -324,21 +262,9 @@ class TravelDataLayer(BaseDataLayer):
         if owner is None:
             return
         services = self._services()
-        async with UnitOfWork(services.sessions, tenant_id=owner[0]) as uow:
-            connection = await uow.session.connection()
-            deleted = (
-                await connection.execute(
-                    text(
-                        "UPDATE chat_sessions s SET deleted_at = now(), status = 'deleted'"
-                        " FROM users u WHERE u.id = s.user_id AND u.email = :author"
-                        " AND s.thread_id = :thread AND s.deleted_at IS NULL RETURNING s.id"
-                    ),
-                    {"thread": uuid.UUID(thread_id), "author": owner[1]},
-                )
-            ).first()
-            await uow.commit()
+        deleted = await services.chat_sessions.delete(owner[0], uuid.UUID(thread_id), owner[1])
         # Checkpoints carry no tenant: they go only with a session this author really had.
-        if deleted is not None:
+        if deleted:
             await services.checkpointer.adelete_thread(thread_id)
 
     # Feedback -----------------------------------------------------------------------------
@@ -347,7 +273,7 @@ class TravelDataLayer(BaseDataLayer):
         if _known_text(feedback.forId) is None:
             return ""
         if not feedback.threadId:
-            found = await self._scalar("SELECT thread_of_ui_message(:id)", id=feedback.forId)
+            found = await self._chats.thread_of_ui_message(feedback.forId)
             feedback.threadId = str(found) if found else None
         owner = await self._owner_tenant(feedback.threadId or "")
         if owner is None:
@@ -357,66 +283,23 @@ class TravelDataLayer(BaseDataLayer):
         value = {"value": feedback.value, "comment": comment}
         # A streamed reply can be rated before its turn is stored (a second or so later):
         # wait for it rather than lose the rating.
+        thread = uuid.UUID(feedback.threadId or "")
         for attempt in range(FEEDBACK_ATTEMPTS):
-            if await self._store_feedback(tenant, feedback, value):
+            if await self._chats.rate(tenant, thread, feedback.forId, value):
                 return feedback.forId
             await asyncio.sleep(0.25 * (attempt + 1))
         return ""
-
-    async def _store_feedback(
-        self, tenant: uuid.UUID, feedback: Feedback, value: dict[str, Any]
-    ) -> bool:
-        async with UnitOfWork(self._services().sessions, tenant_id=tenant) as uow:
-            connection = await uow.session.connection()
-            row = (
-                await connection.execute(
-                    text(
-                        "UPDATE chat_messages m SET attributes = m.attributes ||"
-                        " jsonb_build_object('feedback', CAST(:value AS jsonb))"
-                        " FROM chat_sessions s WHERE s.id = m.session_id AND s.thread_id = :thread"
-                        " AND (m.attributes->'ui_ids' ? :step OR m.id::text = :step)"
-                        " RETURNING m.session_id, s.user_id"
-                    ),
-                    {
-                        "value": json.dumps(value),
-                        "thread": uuid.UUID(feedback.threadId or ""),
-                        "step": feedback.forId,
-                    },
-                )
-            ).first()
-            if row is None:
-                return False
-            given = event_row(
-                EventType.FEEDBACK_GIVEN,
-                tenant=tenant,
-                user=row[1],
-                session=row[0],
-                properties={**value, "step": feedback.forId},
-            )
-            await record_events(connection, [given])
-            await uow.commit()
-        return True
 
     async def delete_feedback(self, feedback_id: str) -> bool:
         """Take a rating back (its id is the rated message's interface id)."""
         if _known_text(feedback_id) is None:
             return False
-        thread = await self._scalar("SELECT thread_of_ui_message(:id)", id=feedback_id)
+        thread = await self._chats.thread_of_ui_message(feedback_id)
         owner = await self._owner_tenant(str(thread)) if thread else None
         if owner is None:
             return False
-        async with UnitOfWork(self._services().sessions, tenant_id=owner[0]) as uow:
-            connection = await uow.session.connection()
-            removed = await connection.execute(
-                text(
-                    "UPDATE chat_messages m SET attributes = m.attributes - 'feedback'"
-                    " FROM chat_sessions s WHERE s.id = m.session_id AND s.thread_id = :thread"
-                    " AND m.attributes->'ui_ids' ? :id AND m.attributes ? 'feedback'"
-                ),
-                {"id": feedback_id, "thread": thread},
-            )
-            await uow.commit()
-        return bool(removed.rowcount)
+        assert thread is not None
+        return await self._chats.unrate(owner[0], thread, feedback_id)
 
     # What the agent's own persistence already records -------------------------------------
 

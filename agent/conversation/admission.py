@@ -49,7 +49,7 @@ class Admission:
             if self._running == 0:
                 self._idle.set()
 
-    async def drained(self, within: float | None) -> bool:
+    async def wait_until_idle(self, within: float | None) -> bool:
         """Wait until no turn is running, `within` seconds at most; whether none is."""
         if self._running == 0:
             return True

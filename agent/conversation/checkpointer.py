@@ -94,7 +94,7 @@ class TurnCheckpoints:
     writes: list[asyncio.Future[Any]] = field(default_factory=list)
     """Other checkpoint writes (a question's), started in the background."""
 
-    async def written(self) -> None:
+    async def wait_for_writes(self) -> None:
         """Return once every checkpoint write of the turn is committed (raise if one failed)."""
         if self.writes:
             await asyncio.gather(*self.writes)

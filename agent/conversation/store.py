@@ -1,8 +1,8 @@
 """The turn store: a turn opens its chat session here, and records what was said here.
 
-It owns what a turn keeps: the chat session (`open_chat_session`, migration 0016), the
-checkpointer and LangGraph's row shapes, and the chat log that commits a turn's messages and
-its checkpoint in one statement, its analytics following.
+It owns what a conversation keeps: the chat session (`open_chat_session`, migration 0016; the
+other chat-session statements in `chat_sessions.py`), the checkpointer and LangGraph's row
+shapes, and the chat log that commits a turn's messages and its checkpoint in one statement.
 """
 
 from __future__ import annotations
@@ -15,26 +15,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from accounts.directory import Account
+from agent.conversation.chat_sessions import ChatSessions, NotYourConversation
 from agent.conversation.checkpoint_rows import CHECKPOINT_BLOBS, CHECKPOINTS
 from agent.conversation.checkpointer import PooledPostgresSaver, TurnCheckpoints, checkpoint_turn
-from agent.conversation.transcript import Said
+from agent.conversation.transcript import TurnMessage
 from db.analytics import event_row
 from db.chat_log import ChatLog, MessageRow
 from db.ids import new_id
 from db.models.enums import EventType, MessageRole
 from db.text import storable
-from db.unit_of_work import UnitOfWork
 
 TITLE_LENGTH = 80
-
-
-class NotYourConversation(LookupError):
-    """A thread id that belongs to someone else (or to nobody)."""
 
 
 @dataclass(frozen=True)
@@ -59,16 +52,6 @@ OPEN_SESSION = (
     " FROM open_chat_session(%s, %s, %s, %s, %s, %s::jsonb)"
 )
 
-THREAD_AUTHOR = text("SELECT user_id FROM chat_sessions WHERE thread_id = :thread")
-TRANSCRIPT = text(
-    "SELECT m.created_at, m.role, m.content, m.tool_calls, m.tool_name, m.tool_call_id,"
-    " m.model_name, m.latency_ms FROM chat_messages m"
-    " JOIN chat_sessions s ON s.id = m.session_id"
-    # Never older than their session (a day's margin for a clock set back).
-    " WHERE s.thread_id = :thread AND m.created_at >= s.created_at - interval '1 day'"
-    " ORDER BY m.created_at, m.id"
-)
-
 
 @dataclass
 class TurnStore:
@@ -78,8 +61,8 @@ class TurnStore:
     """Its pool (autocommit connections) serves the session lookups too."""
     checkpointer: BaseCheckpointSaver[Any]
     """The graph's checkpointer (a `PooledPostgresSaver` hands the turn its checkpoint)."""
-    sessions: async_sessionmaker[AsyncSession]
-    """Tenant-scoped transactions, for reading transcripts back."""
+    chat_sessions: ChatSessions
+    """The sessions as people see them (transcripts, the history list, ratings)."""
 
     async def open(
         self,
@@ -113,29 +96,6 @@ class TurnStore:
             row["checkpoint_id"],
         )
 
-    async def transcript(self, account: Account, thread_id: uuid.UUID) -> list[dict[str, Any]]:
-        """The messages stored on the account's thread, oldest first (NotYourConversation if
-        it is not theirs)."""
-        async with UnitOfWork(self.sessions, tenant_id=account.tenant_id) as uow:
-            connection = await uow.session.connection()
-            author = (await connection.execute(THREAD_AUTHOR, {"thread": thread_id})).scalar()
-            if author != account.user_id:
-                raise NotYourConversation(f"There is no conversation {thread_id}.")
-            rows = (await connection.execute(TRANSCRIPT, {"thread": thread_id})).all()
-        return [
-            {
-                "created_at": row.created_at.isoformat(),
-                "role": row.role,
-                "content": row.content,
-                "tool_calls": row.tool_calls,
-                "tool_name": row.tool_name,
-                "tool_call_id": row.tool_call_id,
-                "model_name": row.model_name,
-                "latency_ms": row.latency_ms,
-            }
-            for row in rows
-        ]
-
     @contextmanager
     def checkpointing(self, thread_id: str, chat: OpenSession) -> Iterator[TurnCheckpoints]:
         """Run the turn's graph inside this: its checkpoint is kept for `record`."""
@@ -152,14 +112,14 @@ class TurnStore:
         self,
         account: Account,
         chat: OpenSession,
-        said: list[Said],
+        transcript: list[TurnMessage],
         *,
         latency_ms: float,
         checkpointed: TurnCheckpoints | None = None,
     ) -> None:
         """Commit the turn's messages and checkpoint in one statement (raises if they could
         not be), then its checkpoint's other writes; the analytics follow the commit."""
-        messages = [_message_row(message, account, chat) for message in said]
+        messages = [_message_row(message, account, chat) for message in transcript]
         events = [
             event_row(
                 kind,
@@ -168,7 +128,9 @@ class TurnStore:
                 session=chat.id,
                 properties=properties,
             )
-            for kind, properties in _events(said, first_turn=chat.first_turn, latency_ms=latency_ms)
+            for kind, properties in _events(
+                transcript, first_turn=chat.first_turn, latency_ms=latency_ms
+            )
         ]
         if checkpointed is None:
             await self.chat_log.write(account.tenant_id, messages, afterwards=events)
@@ -179,10 +141,10 @@ class TurnStore:
             beside={CHECKPOINTS: checkpointed.checkpoints, CHECKPOINT_BLOBS: checkpointed.blobs},
             afterwards=events,
         )
-        await checkpointed.written()
+        await checkpointed.wait_for_writes()
 
 
-def _message_row(message: Said, account: Account, chat: OpenSession) -> MessageRow:
+def _message_row(message: TurnMessage, account: Account, chat: OpenSession) -> MessageRow:
     return MessageRow(
         id=new_id(),
         tenant_id=account.tenant_id,
@@ -210,14 +172,14 @@ def _json(value: Any) -> str:
 
 
 def _events(
-    said: list[Said], *, first_turn: bool, latency_ms: float
+    transcript: list[TurnMessage], *, first_turn: bool, latency_ms: float
 ) -> list[tuple[EventType, dict[str, Any]]]:
-    if not said:
+    if not transcript:
         return []
     events: list[tuple[EventType, dict[str, Any]]] = []
     if first_turn:
         events.append((EventType.SESSION_STARTED, {}))
-    for message in said:
+    for message in transcript:
         if message.role is MessageRole.USER:
             events.append((EventType.MESSAGE_SENT, {"length": len(message.content)}))
         for call in message.tool_calls or []:

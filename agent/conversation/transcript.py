@@ -11,7 +11,7 @@ from db.models.enums import MessageRole
 
 
 @dataclass(frozen=True)
-class Said:
+class TurnMessage:
     """One message of a turn as stored; `key` ties it to the graph's message (or interrupt)."""
 
     key: str
@@ -27,13 +27,13 @@ class Said:
     attributes: dict[str, Any] | None = None
 
 
-def said_by_graph(message: BaseMessage, *, model_name: str) -> Said | None:
+def turn_message_of(message: BaseMessage, *, model_name: str) -> TurnMessage | None:
     """How a message of the graph's state is stored (None for what travellers never see)."""
     key = f"lc:{message.id}"
     if isinstance(message, HumanMessage):
-        return Said(key, MessageRole.USER, str(message.content))
+        return TurnMessage(key, MessageRole.USER, str(message.content))
     if isinstance(message, ToolMessage):
-        return Said(
+        return TurnMessage(
             key,
             MessageRole.TOOL,
             str(message.content),
@@ -42,7 +42,7 @@ def said_by_graph(message: BaseMessage, *, model_name: str) -> Said | None:
         )
     if isinstance(message, AIMessage):
         usage: dict[str, Any] = dict(message.usage_metadata or {})
-        return Said(
+        return TurnMessage(
             key,
             MessageRole.ASSISTANT,
             str(message.content),

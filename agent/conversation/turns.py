@@ -17,7 +17,7 @@ from accounts.directory import Account
 from agent.conversation.admission import Admission, DeadlinePassed
 from agent.conversation.run import GraphRun, TurnListener, run_graph
 from agent.conversation.store import OpenSession, TurnStore
-from agent.conversation.transcript import Said, said_by_graph
+from agent.conversation.transcript import TurnMessage, turn_message_of
 from agent.customers import contact_of, customer_of
 from db.engine import CONNECTION_LOST
 from db.ids import new_id
@@ -94,7 +94,7 @@ class Conversations:
             recorded=recorded or {},
         )
 
-    async def recorded(self, thread_id: str) -> dict[str, ToolRecord]:
+    async def tool_answers(self, thread_id: str) -> dict[str, ToolRecord]:
         """What the tools of `thread_id` answered, for a fork of it to replay."""
         state = await self.graph.aget_state({"configurable": {"thread_id": thread_id}})
         return recorded_answers(state.values.get("messages", []) if state.values else [])
@@ -150,7 +150,7 @@ class Conversations:
             account, uuid.UUID(thread), title=message, context=request.session_context
         )
         context = await self._context_for(account, thread, chat, request)
-        said, graph_input = _said_first(message, chat)
+        transcript, graph_input = _first_message(message, chat)
         started = time.perf_counter()
         config: RunnableConfig = {"configurable": {"thread_id": thread}}
         try:
@@ -160,11 +160,11 @@ class Conversations:
             log.exception("turn failed on thread %s", thread)
             return TurnResult(thread, SORRY, False, chat.id)
         latency = (time.perf_counter() - started) * 1000
-        said.extend(self._said_by(run))
-        said[-1] = _with_latency(said[-1], latency, request.reply_ui_ids)
+        transcript.extend(self._messages_of(run))
+        transcript[-1] = _with_latency(transcript[-1], latency, request.reply_ui_ids)
         try:
             await self.store.record(
-                account, chat, said, latency_ms=latency, checkpointed=checkpointed
+                account, chat, transcript, latency_ms=latency, checkpointed=checkpointed
             )
         except Exception:
             log.exception("could not record the turn on thread %s", thread)
@@ -180,7 +180,7 @@ class Conversations:
         if chat.context.get("sandbox"):
             # A replay fork stays a sandbox for every later turn, whoever runs it.
             sandbox = True
-            recorded = recorded or await self.recorded(str(chat.context.get("forked_from")))
+            recorded = recorded or await self.tool_answers(str(chat.context.get("forked_from")))
         context = self.context(account, thread, chat.id, sandbox=sandbox, recorded=recorded)
         if request.currency:
             context = replace(context, currency=request.currency)
@@ -192,15 +192,16 @@ class Conversations:
             )
         return context
 
-    def _said_by(self, run: GraphRun) -> list[Said]:
-        said = [
+    def _messages_of(self, run: GraphRun) -> list[TurnMessage]:
+        """What the run said, as stored: its messages, then its question if it asks one."""
+        messages = [
             stored
             for message in run.messages
-            if (stored := said_by_graph(message, model_name=self.model_name)) is not None
+            if (stored := turn_message_of(message, model_name=self.model_name)) is not None
         ]
         if run.question is not None:
-            said.append(
-                Said(
+            messages.append(
+                TurnMessage(
                     f"question:{run.question.id}",
                     MessageRole.ASSISTANT,
                     _question_text(run.question),
@@ -210,22 +211,24 @@ class Conversations:
                     },
                 )
             )
-        return said
+        return messages
 
 
-def _said_first(message: str, chat: OpenSession) -> tuple[list[Said], Any]:
+def _first_message(message: str, chat: OpenSession) -> tuple[list[TurnMessage], Any]:
     """The traveller's message as stored, and the graph's input: an answer to the agent's
     question resumes it; anything else is a new message."""
     if chat.awaiting_answer:
-        return [Said(f"answer:{new_id()}", MessageRole.USER, message)], Command(resume=message)
+        return [TurnMessage(f"answer:{new_id()}", MessageRole.USER, message)], Command(
+            resume=message
+        )
     human = HumanMessage(message, id=str(new_id()))
-    return [Said(f"lc:{human.id}", MessageRole.USER, message)], {"messages": [human]}
+    return [TurnMessage(f"lc:{human.id}", MessageRole.USER, message)], {"messages": [human]}
 
 
 def _question_text(question: Interrupt) -> str:
     return str(question.value.get("question", "Please confirm (yes / no)."))
 
 
-def _with_latency(said: Said, latency_ms: float, ui_ids: list[str] | None) -> Said:
-    attributes = {**(said.attributes or {}), **({"ui_ids": ui_ids} if ui_ids else {})}
-    return replace(said, latency_ms=round(latency_ms), attributes=attributes or None)
+def _with_latency(message: TurnMessage, latency_ms: float, ui_ids: list[str] | None) -> TurnMessage:
+    attributes = {**(message.attributes or {}), **({"ui_ids": ui_ids} if ui_ids else {})}
+    return replace(message, latency_ms=round(latency_ms), attributes=attributes or None)

@@ -18,7 +18,7 @@ import pytest
 from accounts.passwords import hash_password
 from db.urls import libpq_url
 from tests.conftest import create_database, drop_database
-from tests.redis_server import free_port
+from tests.support.redis_server import free_port
 
 CHROMIUM = os.environ.get("TRAVELHUB_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_FLAGS = [

@@ -10,7 +10,7 @@ import pytest
 
 from tests.e2e.conftest import PASSWORD, Server, screenshot
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 TIMEOUT = 30_000
 
 

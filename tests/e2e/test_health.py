@@ -8,9 +8,9 @@ import httpx
 import pytest
 
 from tests.e2e.conftest import Server
-from tests.redis_server import RedisServer
+from tests.support.redis_server import RedisServer
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 
 
 @pytest.fixture

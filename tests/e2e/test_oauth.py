@@ -16,17 +16,17 @@ import pytest
 
 from tests.e2e.conftest import Server
 from tests.e2e.test_browser import TIMEOUT, say
-from tests.redis_server import free_port
+from tests.support.redis_server import free_port
 
-pytestmark = pytest.mark.integration
-OIDC = Path(__file__).resolve().parent.parent / "oidc"
+pytestmark = [pytest.mark.integration, pytest.mark.e2e]
+OIDC = Path(__file__).resolve().parent.parent / "support" / "oidc"
 
 
 @pytest.fixture(scope="module")
 def provider() -> Iterator[dict[str, Any]]:
     node = shutil.which("node")
     if node is None or not (OIDC / "node_modules" / "oidc-provider").exists():
-        pytest.skip("needs Node.js and `npm ci` in tests/oidc (the local OpenID provider)")
+        pytest.skip("needs Node.js and `npm ci` in tests/support/oidc (the local OpenID provider)")
     port, app_port = free_port(), free_port()
     redirect = f"http://127.0.0.1:{app_port}/chat/auth/oauth/generic/callback"
     process = subprocess.Popen(

@@ -21,7 +21,7 @@ import socketio  # type: ignore[import-untyped]
 from accounts.passwords import hash_password
 from db.urls import libpq_url
 from tests.integration.test_cli import environment
-from tests.redis_server import free_port
+from tests.support.redis_server import free_port
 
 PASSWORD = "faults password"
 SOCKET_PATH = "/chat/ws/socket.io"  # Chainlit mounted at /chat serves socket.io under it

@@ -13,7 +13,7 @@ import psycopg
 from psycopg import sql
 
 from db.urls import libpq_url
-from tests.redis_server import free_port
+from tests.support.redis_server import free_port
 
 ENGINE_ROOT = Path("/usr/lib/postgresql")
 

@@ -10,8 +10,8 @@ import pytest
 
 from db import migrate
 from tests.faults.cluster import PrivateCluster
-from tests.faults.duffel_stub import DuffelStub
-from tests.redis_server import RedisServer
+from tests.support.duffel_stub import DuffelStub
+from tests.support.redis_server import RedisServer
 
 TEMPLATE = "th_faults_template"
 

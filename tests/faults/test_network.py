@@ -12,7 +12,6 @@ from dataclasses import dataclass
 import pytest
 
 from agent.bootstrap import Services
-from tests.faults.proxy import FaultyLink
 from tests.faults.world import (
     RECOVERY_SECONDS,
     Tally,
@@ -24,9 +23,10 @@ from tests.faults.world import (
     traveller,
     via,
 )
-from tests.redis_server import RedisServer
+from tests.support.proxy import FaultyLink
+from tests.support.redis_server import RedisServer
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.faults]
 
 
 @dataclass

@@ -26,7 +26,7 @@ from tests.faults.world import (
     traveller,
 )
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.faults]
 
 # Where the turn is when the database goes: the table it is blocked on at that moment.
 MOMENTS = {

@@ -9,10 +9,10 @@ import asyncio
 import pytest
 
 from agent.bootstrap import Services
-from tests.faults.duffel_stub import DuffelStub, Mode
 from tests.faults.world import Tally, one_clear_sentence, running, traveller
+from tests.support.duffel_stub import DuffelStub, Mode
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.faults]
 
 ANSWER = "flights London (LON) to New York (NYC)"
 TIMEOUT = 0.5

@@ -9,10 +9,10 @@ import time
 import pytest
 
 from tests.faults.world import Tally, rows, running, traveller
-from tests.redis_server import RedisServer
+from tests.support.redis_server import RedisServer
 from tools.cache import REDIS_RETRY_AFTER
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.faults]
 
 SEARCH = "Flights from London to Lisbon in 3 weeks"
 ANSWER = "flights London (LON) to Lisbon (LIS)"

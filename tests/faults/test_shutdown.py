@@ -23,7 +23,7 @@ from tests.faults.browser import ChatTab, Served, traveller_with_password, until
 from tests.faults.world import app_waits_on_a_lock, rows, running, table_locked, traveller
 from tests.integration.test_cli import TRAVELHUB, environment
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.faults]
 
 EMAIL = "sigterm@example.com"
 

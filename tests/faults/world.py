@@ -18,8 +18,8 @@ from agent.bootstrap import DatabaseUrls, Services, build_services
 from agent.conversation.turns import TurnResult
 from agent.settings import Settings
 from db.urls import RUNTIME_ROLE, libpq_url, parse
-from tests.faults.proxy import Address
 from tests.integration.agent_world import traveller as traveller  # the one way tests make one
+from tests.support.proxy import Address
 
 RECOVERY_SECONDS = 5.0
 """The issue's bound: the turn after a fault succeeds within this long, untouched by anyone."""

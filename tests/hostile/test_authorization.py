@@ -38,7 +38,7 @@ from tools.search import Searcher
 from web import runtime
 from web.data_layer import VIEWER, TravelDataLayer
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.hostile]
 
 SEED = 20261128
 TENANTS = ("default", "north", "south")

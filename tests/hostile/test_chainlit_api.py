@@ -25,7 +25,7 @@ from tests.hostile.conftest import Loop, token_for
 from tests.integration.agent_world import stack, traveller
 from web import runtime
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.hostile]
 
 EXAMPLES = 50
 ANY_TEXT = st.text(st.characters(exclude_categories=()), max_size=120) | st.sampled_from(

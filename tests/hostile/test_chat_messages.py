@@ -29,7 +29,7 @@ from pydantic import BaseModel
 
 from accounts.directory import Account
 from agent.bootstrap import Services
-from agent.conversation.transcript import said_by_graph
+from agent.conversation.transcript import turn_message_of
 from agent.conversation.turns import SORRY
 from agent.offline.model import OfflineTravelModel
 from db.models import TENANT_SCOPED_TABLES
@@ -39,7 +39,7 @@ from tests.hostile.conftest import Loop
 from tests.integration.agent_world import stack, traveller
 from tools.agent_tools import TOOLS
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.hostile]
 
 EXAMPLES = 400
 FULL_TURNS = (1, 2)
@@ -285,7 +285,7 @@ def _understood(world: World, raw: str, tally: Tally) -> None:
         TOOL_SCHEMAS[call["name"]].model_validate(call["args"])
         storable(json.dumps(call["args"], ensure_ascii=False)).encode("utf-8")
         tally.kinds[call["name"]] = tally.kinds.get(call["name"], 0) + 1
-    stored = said_by_graph(reply, model_name="offline")
+    stored = turn_message_of(reply, model_name="offline")
     assert stored is not None
     tally.understood += 1
 

@@ -20,7 +20,7 @@ from db.urls import libpq_url
 from tests import factories
 from tests.conftest import app_url
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.hostile]
 
 LONG = "A" * 10_000
 GARBAGE_IDS = [

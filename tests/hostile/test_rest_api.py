@@ -27,7 +27,7 @@ from tests.conftest import app_url
 from tests.hostile.conftest import Loop, token_for
 from tests.integration.agent_world import stack, traveller
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.hostile]
 
 REPLAY = "/api/threads/{thread_id}/replay"
 POSITIVE_EXAMPLES = 120

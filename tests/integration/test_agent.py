@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from agent.bootstrap import Services
-from agent.conversation.store import NotYourConversation
+from agent.conversation.chat_sessions import NotYourConversation
 from tests.integration.agent_world import stack, traveller
 
 pytestmark = pytest.mark.integration

@@ -15,7 +15,7 @@ import pytest
 
 from db import migrate
 from tests.conftest import PGBOUNCER, app_url
-from tests.redis_server import free_port
+from tests.support.redis_server import free_port
 
 pytestmark = pytest.mark.integration
 

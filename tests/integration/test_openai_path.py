@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.integration.agent_world import stack, traveller
-from tests.openai_server import OpenAICompatible
+from tests.support.openai_server import OpenAICompatible
 
 pytestmark = pytest.mark.integration
 

@@ -20,7 +20,7 @@ from db.gdpr import export_person
 from db.stats import collect
 from tests import factories
 from tests.integration.test_cli import environment, run
-from tests.redis_server import free_port
+from tests.support.redis_server import free_port
 
 pytestmark = pytest.mark.integration
 

@@ -17,7 +17,7 @@ from db.chat_log import ChatLog
 from db.engine import create_app_engine, create_checkpoint_pool
 from db.unit_of_work import tenant_sessionmaker
 from tests import factories
-from tests.redis_server import RedisServer
+from tests.support.redis_server import RedisServer
 from tools.cache import SearchCache
 from tools.errors import InvalidSearch
 from tools.offers import FlightOffer, HotelOffer

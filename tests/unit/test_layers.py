@@ -69,3 +69,14 @@ def test_no_lower_room_loads_a_higher_one_by_path(room: str) -> None:
         if any(f'"{name}' in path.read_text() for name in ("app.py", "web/", "cli/"))
     ]
     assert not wrong
+
+
+def test_every_test_of_a_layer_carries_its_marker() -> None:
+    """`pytest -m faults` (or hostile, e2e) runs exactly that layer."""
+    unmarked = [
+        str(path.relative_to(ROOT))
+        for layer in ("faults", "hostile", "e2e")
+        for path in sorted((ROOT / "tests" / layer).glob("test_*.py"))
+        if f"pytest.mark.{layer}" not in path.read_text()
+    ]
+    assert not unmarked

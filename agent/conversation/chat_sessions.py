@@ -1,0 +1,233 @@
+"""Chat sessions as people see them: who wrote a thread, its transcript, the history list,
+titles, deletion and ratings. Every chat-session statement outside a turn lives here.
+
+Each call runs in its own transaction under the tenant it is given (row-level security);
+the lookups that find that tenant (`author_of`, `tenant_of_user`) are SQL functions that
+see across tenants only what they return.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Row, text
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from db.analytics import event_row, record_events
+from db.ids import new_id
+from db.models.enums import EventType
+from db.unit_of_work import UnitOfWork
+
+THREAD_AUTHOR = text("SELECT thread_author(:thread)")
+TENANT_OF_USER = text("SELECT tenant_of_user(:user)")
+THREAD_OF_UI_MESSAGE = text("SELECT thread_of_ui_message(:id)")
+THREAD_USER = text("SELECT user_id FROM chat_sessions WHERE thread_id = :thread")
+TRANSCRIPT = text(
+    "SELECT m.created_at, m.role, m.content, m.tool_calls, m.tool_name, m.tool_call_id,"
+    " m.model_name, m.latency_ms FROM chat_messages m"
+    " JOIN chat_sessions s ON s.id = m.session_id"
+    # Never older than their session (a day's margin for a clock set back).
+    " WHERE s.thread_id = :thread AND m.created_at >= s.created_at - interval '1 day'"
+    " ORDER BY m.created_at, m.id"
+)
+SESSION = text(
+    "SELECT id, title, created_at, user_id, context FROM chat_sessions"
+    " WHERE thread_id = :thread AND deleted_at IS NULL"
+)
+SESSION_MESSAGES = text(
+    # Never older than their session: the monthly partitions before it are not read at all.
+    "SELECT id, created_at, role, content, tool_name, attributes"
+    " FROM chat_messages WHERE session_id = :id"
+    " AND created_at >= CAST(:since AS timestamptz) - interval '1 day'"
+    " ORDER BY created_at, id"
+)
+CREATE_SESSION = text(
+    "INSERT INTO chat_sessions (id, tenant_id, user_id, thread_id, title)"
+    " VALUES (:id, :tenant, :user, :thread, :title) ON CONFLICT (thread_id) DO NOTHING"
+)
+RENAME = text("UPDATE chat_sessions SET title = :title WHERE thread_id = :thread")
+DELETE = text(
+    "UPDATE chat_sessions s SET deleted_at = now(), status = 'deleted'"
+    " FROM users u WHERE u.id = s.user_id AND u.email = :author"
+    " AND s.thread_id = :thread AND s.deleted_at IS NULL RETURNING s.id"
+)
+RATE = text(
+    "UPDATE chat_messages m SET attributes = m.attributes ||"
+    " jsonb_build_object('feedback', CAST(:value AS jsonb))"
+    " FROM chat_sessions s WHERE s.id = m.session_id AND s.thread_id = :thread"
+    " AND (m.attributes->'ui_ids' ? :step OR m.id::text = :step)"
+    " RETURNING m.session_id, s.user_id"
+)
+UNRATE = text(
+    "UPDATE chat_messages m SET attributes = m.attributes - 'feedback'"
+    " FROM chat_sessions s WHERE s.id = m.session_id AND s.thread_id = :thread"
+    " AND m.attributes->'ui_ids' ? :id AND m.attributes ? 'feedback'"
+)
+_LISTED = (
+    "SELECT s.thread_id, s.title, s.created_at, s.context, u.email"
+    " FROM chat_sessions s JOIN users u ON u.id = s.user_id WHERE {conditions}"
+    " ORDER BY s.updated_at DESC, s.id DESC LIMIT :limit"
+)
+_RATED = (
+    "EXISTS (SELECT 1 FROM chat_messages m WHERE m.session_id = s.id"
+    " AND (m.attributes->'feedback'->>'value')::int = :feedback)"
+)
+_AFTER = (
+    "(s.updated_at, s.id) < (SELECT updated_at, id FROM chat_sessions WHERE thread_id = :cursor)"
+)
+
+
+class NotYourConversation(LookupError):
+    """A thread id that belongs to someone else (or to nobody)."""
+
+
+@dataclass(frozen=True)
+class SessionRead:
+    """A session as the interface shows it: its row and its messages, oldest first."""
+
+    session: Row[Any]
+    """id, title, created_at, user_id, context."""
+    messages: list[Row[Any]]
+    """id, created_at, role, content, tool_name, attributes."""
+
+
+@dataclass
+class ChatSessions:
+    """Chat sessions and their messages, read and changed outside a turn."""
+
+    sessions: async_sessionmaker[AsyncSession]
+
+    async def _scalar(self, statement: Any, **params: Any) -> Any:
+        async with self.sessions() as session:
+            connection = await session.connection()
+            return (await connection.execute(statement, params)).scalar()
+
+    async def author_of(self, thread_id: uuid.UUID) -> str | None:
+        """The e-mail address of the thread's author, whatever their tenant."""
+        author: str | None = await self._scalar(THREAD_AUTHOR, thread=thread_id)
+        return author
+
+    async def tenant_of_user(self, user_id: uuid.UUID) -> uuid.UUID | None:
+        tenant: uuid.UUID | None = await self._scalar(TENANT_OF_USER, user=user_id)
+        return tenant
+
+    async def thread_of_ui_message(self, ui_id: str) -> uuid.UUID | None:
+        """The thread of the message the interface showed with this id."""
+        thread: uuid.UUID | None = await self._scalar(THREAD_OF_UI_MESSAGE, id=ui_id)
+        return thread
+
+    async def transcript(
+        self, tenant_id: uuid.UUID, user_id: uuid.UUID, thread_id: uuid.UUID
+    ) -> list[Row[Any]]:
+        """The messages stored on the user's thread, oldest first (NotYourConversation if it
+        is not theirs): created_at, role, content, tool_calls, tool_name, tool_call_id,
+        model_name, latency_ms."""
+        async with UnitOfWork(self.sessions, tenant_id=tenant_id) as uow:
+            connection = await uow.session.connection()
+            author = (await connection.execute(THREAD_USER, {"thread": thread_id})).scalar()
+            if author != user_id:
+                raise NotYourConversation(f"There is no conversation {thread_id}.")
+            return list((await connection.execute(TRANSCRIPT, {"thread": thread_id})).all())
+
+    async def listed(
+        self,
+        tenant_id: uuid.UUID,
+        user_id: uuid.UUID,
+        *,
+        limit: int,
+        title_like: str | None = None,
+        rated: int | None = None,
+        after_thread: uuid.UUID | None = None,
+    ) -> list[Row[Any]]:
+        """The user's sessions, most recently active first: thread_id, title, created_at,
+        context, email. `title_like` is a LIKE pattern; `rated`, a rating one message has;
+        `after_thread`, the last thread of the previous page."""
+        conditions = ["s.user_id = :user", "s.deleted_at IS NULL"]
+        params: dict[str, Any] = {"user": user_id, "limit": limit}
+        if title_like is not None:
+            conditions.append("s.title ILIKE :search")
+            params["search"] = title_like
+        if rated is not None:
+            conditions.append(_RATED)
+            params["feedback"] = rated
+        if after_thread is not None:
+            conditions.append(_AFTER)
+            params["cursor"] = after_thread
+        statement = text(_LISTED.format(conditions=" AND ".join(conditions)))
+        async with UnitOfWork(self.sessions, tenant_id=tenant_id) as uow:
+            connection = await uow.session.connection()
+            return list((await connection.execute(statement, params)).all())
+
+    async def read(self, tenant_id: uuid.UUID, thread_id: uuid.UUID) -> SessionRead | None:
+        """The thread's session and messages, or None (deleted, or never there)."""
+        async with UnitOfWork(self.sessions, tenant_id=tenant_id) as uow:
+            connection = await uow.session.connection()
+            session = (await connection.execute(SESSION, {"thread": thread_id})).first()
+            if session is None:
+                return None
+            messages = await connection.execute(
+                SESSION_MESSAGES, {"id": session.id, "since": session.created_at}
+            )
+            return SessionRead(session, list(messages.all()))
+
+    async def create(
+        self, tenant_id: uuid.UUID, user_id: uuid.UUID, thread_id: uuid.UUID, title: str | None
+    ) -> None:
+        """The session of a thread the interface opens before anything is said in it."""
+        async with UnitOfWork(self.sessions, tenant_id=tenant_id) as uow:
+            connection = await uow.session.connection()
+            await connection.execute(
+                CREATE_SESSION,
+                {"id": new_id(), "tenant": tenant_id, "user": user_id, "thread": thread_id,
+                 "title": title},
+            )  # fmt: skip
+            await uow.commit()
+
+    async def rename(self, tenant_id: uuid.UUID, thread_id: uuid.UUID, title: str | None) -> None:
+        async with UnitOfWork(self.sessions, tenant_id=tenant_id) as uow:
+            connection = await uow.session.connection()
+            await connection.execute(RENAME, {"title": title, "thread": thread_id})
+            await uow.commit()
+
+    async def delete(self, tenant_id: uuid.UUID, thread_id: uuid.UUID, author: str) -> bool:
+        """Soft-delete the author's session; whether there was one to delete."""
+        async with UnitOfWork(self.sessions, tenant_id=tenant_id) as uow:
+            connection = await uow.session.connection()
+            deleted = await connection.execute(DELETE, {"thread": thread_id, "author": author})
+            found = deleted.first() is not None
+            await uow.commit()
+        return found
+
+    async def rate(
+        self, tenant_id: uuid.UUID, thread_id: uuid.UUID, ui_id: str, rating: dict[str, Any]
+    ) -> bool:
+        """Keep a rating on the message shown with `ui_id` (and its analytics event); False
+        while that message is not stored yet."""
+        async with UnitOfWork(self.sessions, tenant_id=tenant_id) as uow:
+            connection = await uow.session.connection()
+            params = {"value": json.dumps(rating), "thread": thread_id, "step": ui_id}
+            row = (await connection.execute(RATE, params)).first()
+            if row is None:
+                return False
+            given = event_row(
+                EventType.FEEDBACK_GIVEN,
+                tenant=tenant_id,
+                user=row.user_id,
+                session=row.session_id,
+                properties={**rating, "step": ui_id},
+            )
+            await record_events(connection, [given])
+            await uow.commit()
+        return True
+
+    async def unrate(self, tenant_id: uuid.UUID, thread_id: uuid.UUID, ui_id: str) -> bool:
+        """Take the rating of the message shown with `ui_id` back; whether there was one."""
+        async with UnitOfWork(self.sessions, tenant_id=tenant_id) as uow:
+            connection = await uow.session.connection()
+            removed = await connection.execute(UNRATE, {"id": ui_id, "thread": thread_id})
+            await uow.commit()
+        return bool(removed.rowcount)
