@@ -172,7 +172,10 @@ def cipher_from(settings: Settings) -> TokenCipher:
         path.write_text(Fernet.generate_key().decode())
         path.chmod(0o600)
         log.info("made a development token key in %s", path)
-    return TokenCipher([path.read_text()])
+    try:
+        return TokenCipher([path.read_text()])
+    except InvalidTokenKeys:
+        raise SettingsError(f"{path} holds no Fernet key: delete it to make a new one.") from None
 
 
 def utc_now() -> datetime:

@@ -48,8 +48,7 @@ class Settings(BaseSettings):
         default=1000, ge=0, validation_alias="TRAVELHUB_REMEMBERED_THREADS"
     )
     """Recently active conversations whose latest checkpoint this process keeps in memory, so
-    their next turn need not load it, nor wait for the database to confirm the session before
-    its run starts (0: none; each holds one encoded conversation state)."""
+    their next turn need not load it (0: none; each holds one encoded conversation state)."""
 
     default_tenant_slug: str = Field(
         default="default", max_length=63, validation_alias="TRAVELHUB_DEFAULT_TENANT"

@@ -84,7 +84,7 @@ def _enter(thread_id: str, user: PersistedUser) -> None:
 
 
 def _steps(layer: SQLAlchemyDataLayer, turn: Turn) -> list[tuple[Call, StepDict]]:
-    """The data-layer calls the interface makes for one turn, in order (agent/chat_ui.py):
+    """The data-layer calls the interface makes for one turn, in order (web/chat_rendering.py):
     the traveller's message, a tool step sent with its input then updated with its output,
     the reply. Made with Chainlit's own classes, so the dicts are exactly what it persists."""
     asked, call, answer, reply = turn.said

@@ -37,7 +37,7 @@ LATEST = (
     "SELECT id, role, content, created_at FROM chat_messages"
     " WHERE session_id = %s ORDER BY created_at DESC LIMIT 50"
 )
-# The product's own history reads (agent/replay.py, agent/ui_data_layer.py): never older than
+# The product's own history reads (agent/conversation/chat_sessions.py): never older than
 # the session, less a day's margin for a clock set back.
 LATEST_BOUNDED = (
     "SELECT id, role, content, created_at FROM chat_messages"

@@ -67,7 +67,6 @@ def db_upgrade(
     if settings.app_db_password is not None:
         password = settings.app_db_password.get_secret_value()
         guarded(lambda: migrate.set_runtime_password(url, password))
-    guarded(lambda: asyncio.run(_checkpoint_schema_checked(url)))
     typer.echo(f"Database {redacted(url)} is at {migrate.current_revision(url)}.")
 
 
@@ -117,7 +116,7 @@ def serve(
     logging.basicConfig(
         level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    for ours in ("agent", "tools", "db"):
+    for ours in ("web", "agent", "accounts", "tools", "db"):
         logging.getLogger(ours).setLevel(logging.INFO)
     bind_host, bind_port = host or settings.host, port or settings.port
     typer.echo(f"Serving on http://{bind_host}:{bind_port}")

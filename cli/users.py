@@ -10,7 +10,7 @@ import typer
 from accounts.directory import Account, create_account
 from cli.support import fail, guarded, load_settings, open_services
 
-users_app = typer.Typer(help="Account and admin accounts.", no_args_is_help=True)
+users_app = typer.Typer(help="User and admin accounts.", no_args_is_help=True)
 
 
 @users_app.command("create")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import struct
 import uuid
-from collections.abc import Iterable
 from typing import Any, ClassVar, TypeVar
 
 import psycopg
@@ -59,11 +58,6 @@ class IntArray(TypedArray[int | None]):
 
 class ByteaArray(TypedArray[bytes | None]):
     sql_type = "bytea[]"
-
-
-def placeholders(kinds: Iterable[type[TypedArray[Any]]]) -> str:
-    """The statement's binary parameters for columns of these kinds, each cast to its type."""
-    return ", ".join(f"%b::{kind.sql_type}" for kind in kinds)
 
 
 def _oids(name: str) -> tuple[int, int]:

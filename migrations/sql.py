@@ -14,6 +14,11 @@ def run_sql_file(revision_file: str, direction: str) -> None:
     characters (format strings, casts) and stays in Alembic's transaction.
     """
     path = Path(revision_file).with_suffix(f".{direction}.sql")
+    run_sql(path.read_text(encoding="utf-8"))
+
+
+def run_sql(statements: str) -> None:
+    """Execute `statements` as one simple query on the migration's connection."""
     driver_connection = op.get_bind().connection.driver_connection
     assert driver_connection is not None
-    driver_connection.execute(path.read_text(encoding="utf-8").encode())
+    driver_connection.execute(statements.encode())

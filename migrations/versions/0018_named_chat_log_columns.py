@@ -7,7 +7,9 @@ Create Date: 2026-12-04
 
 from __future__ import annotations
 
-from migrations.sql import run_sql_file
+from pathlib import Path
+
+from migrations.sql import run_sql, run_sql_file
 
 revision: str = "0018_named_chat_log_columns"
 down_revision: str | None = "0017_lz4_checkpoint_blobs"
@@ -20,4 +22,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    run_sql_file(__file__, "down")
+    run_sql_file(__file__, "down")  # drops this revision's function
+    # and brings back 0015's, from the one file that defines it (past its drop of 0011's).
+    defined = Path(__file__).with_name("0015_chat_log_checkpoints.up.sql").read_text("utf-8")
+    run_sql(defined[defined.index("CREATE FUNCTION chat_log_write(") :])

@@ -159,3 +159,23 @@ def test_partitioned_primary_keys_include_created_at(owner: Any) -> None:
             (table,),
         ).fetchone()
         assert row == ("PRIMARY KEY (id, created_at)",)
+
+
+def test_the_chat_log_write_takes_checkpoints_by_default_only_from_0018(database: str) -> None:
+    """0018 lets the chat log leave out the tables it does not write; its downgrade brings
+    0015's function back exactly (no defaults, the same grants)."""
+
+    def defaults_and_grant() -> tuple[int, bool]:
+        with psycopg.connect(libpq_url(database)) as connection:
+            row = connection.execute(
+                "SELECT pronargdefaults, has_function_privilege('travelhub_app', oid, 'EXECUTE')"
+                " FROM pg_proc WHERE proname = 'chat_log_write'"
+            ).fetchall()
+        assert len(row) == 1
+        return row[0]
+
+    assert defaults_and_grant() == (12, True)
+    migrate.downgrade(database, "0017_lz4_checkpoint_blobs")
+    assert defaults_and_grant() == (0, True)
+    migrate.upgrade(database)
+    assert defaults_and_grant() == (12, True)
