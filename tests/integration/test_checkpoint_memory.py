@@ -6,10 +6,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
+import psycopg
 import pytest
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 
 from agent.bootstrap import Services
+from agent.conversation.turns import UNSAVED
+from db.chat_log import ChatLog
 from tests.integration.agent_world import stack, traveller
 
 pytestmark = pytest.mark.integration
@@ -103,6 +106,32 @@ async def test_a_deleted_thread_is_forgotten(
         "Flights from Paris to Rome in 3 weeks"
     ]
     assert database_loads == [thread]  # the aget_state above; the turn had nothing to load
+
+
+async def test_a_turn_not_stored_leaves_nothing_for_the_next(
+    services: Services, owner: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The copy in memory is made before the turn commits; a commit that fails must not let
+    the next turn carry on from what the traveller was told was not saved."""
+    ada = await traveller(services)
+    talk = services.conversations
+    thread = (await talk.turn(ada, "Flights from Paris to Rome in 3 weeks")).thread_id
+    write = ChatLog.write
+
+    async def refused(*_: Any, **__: Any) -> None:
+        raise psycopg.errors.QueryCanceled("canceling statement due to statement timeout")
+
+    monkeypatch.setattr(ChatLog, "write", refused)
+    lost = await talk.turn(ada, "Flights from Paris to Oslo in 3 weeks", thread_id=thread)
+    assert lost.reply == UNSAVED
+    monkeypatch.setattr(ChatLog, "write", write)
+    await talk.turn(ada, "Hotels in Lisbon next Friday", thread_id=thread)
+    state = await talk.graph.aget_state({"configurable": {"thread_id": thread}})
+    assert [m.content for m in state.values["messages"] if m.type == "human"] == [
+        "Flights from Paris to Rome in 3 weeks",
+        "Hotels in Lisbon next Friday",
+    ]
+    assert latest_checkpoints(owner, thread)[0] == 2
 
 
 async def test_only_the_most_recent_threads_are_remembered(
