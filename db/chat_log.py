@@ -14,7 +14,7 @@ import logging
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from typing import Any, NamedTuple
 
 import psycopg
@@ -69,11 +69,17 @@ class Table:
 
     parameters: tuple[tuple[str, type[TypedArray[Any]]], ...]
 
+    @cached_property
+    def _names(self) -> tuple[str, ...]:
+        return tuple(name for name, _ in self.parameters)
+
+    @cached_property
+    def _kinds(self) -> tuple[type[TypedArray[Any]], ...]:
+        return tuple(kind for _, kind in self.parameters)
+
     def arrays(self, rows: Sequence[Sequence[Any]]) -> dict[str, TypedArray[Any]]:
         """The rows as one typed array per parameter, as `unnest` takes them."""
-        names = [name for name, _ in self.parameters]
-        kinds = [kind for _, kind in self.parameters]
-        return dict(zip(names, columns_of(rows, kinds), strict=True))
+        return dict(zip(self._names, columns_of(rows, self._kinds), strict=True))
 
 
 # A message's and an event's first column is the tenant its writer claimed (the rows are

@@ -30,14 +30,13 @@ from chainlit.user import PersistedUser, User
 
 from accounts.directory import lookup_account
 from agent.bootstrap import Services
-from agent.conversation.chat_sessions import ChatSessions
+from agent.conversation.chat_sessions import ChatSessions, session_title
 from db.text import storable
 
 # Chainlit names a thread after its first interaction, which may be a button press.
 ACTION_NAMES = {"consent", "book_option", "answer"}
 FEEDBACK_ATTEMPTS = 6
 ROLE_TO_STEP = {"user": "user_message", "assistant": "assistant_message", "tool": "tool"}
-TITLE_LENGTH = 80
 
 VIEWER: ContextVar[str | None] = ContextVar("travelhub_viewer", default=None)
 """The identifier the web request being served is signed in as ("" for nobody), set by the web
@@ -59,10 +58,6 @@ def _known_text(value: str | None) -> str | None:
     """`value` if PostgreSQL can hold it as text, else None: an id with a NUL byte or a lone
     surrogate names nothing we stored, and must not reach the database as a query error."""
     return value if value is not None and storable(value) == value else None
-
-
-def _title(name: str | None) -> str | None:
-    return " ".join(storable(name or "").split())[:TITLE_LENGTH] or None
 
 
 def _like(search: str) -> str:
@@ -249,12 +244,12 @@ class TravelDataLayer(BaseDataLayer):
             tenant = await self._chats.tenant_of_user(user) if user else None
             if thread is None or tenant is None or user is None:
                 return
-            title = None if name in ACTION_NAMES else _title(name)
+            title = None if name in ACTION_NAMES else session_title(name)
             await self._chats.create(tenant, user, thread, title)
             return
         if name is None or name in ACTION_NAMES or thread is None:
             return
-        await self._chats.rename(owner[0], thread, _title(name))
+        await self._chats.rename(owner[0], thread, session_title(name))
 
     async def delete_thread(self, thread_id: str) -> None:
         """Soft delete the session; its LangGraph checkpoints go for good."""

@@ -20,6 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from db.analytics import event_row, record_events
 from db.ids import new_id
 from db.models.enums import EventType
+from db.text import storable
 from db.unit_of_work import UnitOfWork
 
 THREAD_AUTHOR = text("SELECT thread_author(:thread)")
@@ -79,6 +80,15 @@ _RATED = (
 _AFTER = (
     "(s.updated_at, s.id) < (SELECT updated_at, id FROM chat_sessions WHERE thread_id = :cursor)"
 )
+
+
+TITLE_LENGTH = 80
+
+
+def session_title(text: str | None) -> str | None:
+    """A session's title from what was said or typed: one line, storable, at most
+    TITLE_LENGTH characters (None when nothing is left)."""
+    return " ".join(storable(text or "").split())[:TITLE_LENGTH] or None
 
 
 class NotYourConversation(LookupError):

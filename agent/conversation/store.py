@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -17,17 +17,15 @@ from typing import Any
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
 from accounts.directory import Account
-from agent.conversation.chat_sessions import ChatSessions, NotYourConversation
+from agent.conversation.chat_sessions import ChatSessions, NotYourConversation, session_title
 from agent.conversation.checkpoint_rows import CHECKPOINT_BLOBS, CHECKPOINTS
 from agent.conversation.checkpointer import PooledPostgresSaver, TurnCheckpoints, checkpoint_turn
 from agent.conversation.transcript import TurnMessage
 from db.analytics import event_row
-from db.chat_log import ChatLog, MessageRow
+from db.chat_log import ChatLog, MessageRow, Table
 from db.ids import new_id
 from db.models.enums import EventType, MessageRole
 from db.text import storable
-
-TITLE_LENGTH = 80
 
 
 @dataclass(frozen=True)
@@ -73,13 +71,12 @@ class TurnStore:
         context: dict[str, Any] | None = None,
     ) -> OpenSession:
         """The account's session for `thread_id`, created on the first turn."""
-        clean_title = " ".join(storable(title).split())[:TITLE_LENGTH] or None
         params = (
             new_id(),
             account.tenant_id,
             account.user_id,
             thread_id,
-            clean_title,
+            session_title(title),
             json.dumps(context or {}),
         )
         async with self.chat_log.pool.connection() as connection:
@@ -132,16 +129,14 @@ class TurnStore:
                 transcript, first_turn=chat.first_turn, latency_ms=latency_ms
             )
         ]
-        if checkpointed is None:
-            await self.chat_log.write(account.tenant_id, messages, afterwards=events)
-            return
-        await self.chat_log.write(
-            account.tenant_id,
-            messages,
-            beside={CHECKPOINTS: checkpointed.checkpoints, CHECKPOINT_BLOBS: checkpointed.blobs},
-            afterwards=events,
+        beside: dict[Table, Sequence[Sequence[Any]]] | None = (
+            {CHECKPOINTS: checkpointed.checkpoints, CHECKPOINT_BLOBS: checkpointed.blobs}
+            if checkpointed is not None
+            else None
         )
-        await checkpointed.wait_for_writes()
+        await self.chat_log.write(account.tenant_id, messages, beside=beside, afterwards=events)
+        if checkpointed is not None:
+            await checkpointed.wait_for_writes()
 
 
 def _message_row(message: TurnMessage, account: Account, chat: OpenSession) -> MessageRow:
