@@ -109,6 +109,8 @@ class Services:
     def start_background(self) -> None:
         """Periodic upkeep of a long-running process (the web app)."""
         self._background.append(asyncio.create_task(self._flush_hits_forever()))
+        if self.settings.reconcile_interval_seconds > 0:
+            self._background.append(asyncio.create_task(self._reconcile_forever()))
         if self.settings.maintenance_interval_seconds > 0:
             self._background.append(asyncio.create_task(self._maintain_forever()))
 
@@ -127,6 +129,15 @@ class Services:
             except Exception:
                 log.exception("maintenance failed; it will run again")
             await asyncio.sleep(self.settings.maintenance_interval_seconds)
+
+    async def _reconcile_forever(self) -> None:
+        # The first pass at start-up: bookings a killed process left behind settle now.
+        while True:
+            try:
+                await self.bookings.reconciler.settle_due()
+            except Exception:
+                log.exception("settling interrupted bookings failed; it will run again")
+            await asyncio.sleep(self.settings.reconcile_interval_seconds)
 
     async def _flush_hits_forever(self) -> None:
         while True:
@@ -293,7 +304,11 @@ async def build_services(settings: Settings, urls: DatabaseUrls | None = None) -
         analytics=chat_log,
     )
     bookings = BookingService(
-        sessions=sessions, flight_orders=flight_orders, hotel_orders=hotel_orders, now=utc_now
+        sessions=sessions,
+        flight_orders=flight_orders,
+        hotel_orders=hotel_orders,
+        now=utc_now,
+        lease=timedelta(seconds=settings.booking_lease_seconds),
     )
     cancellations = CancellationService(
         sessions=sessions, flight_orders=flight_orders, hotel_orders=hotel_orders, now=utc_now

@@ -113,6 +113,16 @@ class Settings(BaseSettings):
     """Turns this process runs at once; more wait their turn before they start (holding
     nothing), within their deadline."""
 
+    booking_lease_seconds: float = Field(
+        default=120.0, gt=0, le=3600, validation_alias="TRAVELHUB_BOOKING_LEASE"
+    )
+    """Seconds one step of a booking (a vendor call) may take before the reconciler may settle
+    it; keep it well above the provider timeout."""
+    reconcile_interval_seconds: float = Field(
+        default=30.0, ge=0, validation_alias="TRAVELHUB_RECONCILE_INTERVAL"
+    )
+    """How often `serve` settles bookings left unsettled past their lease; 0 switches it off."""
+
     maintenance_interval_seconds: int = Field(
         default=3600, ge=0, validation_alias="TRAVELHUB_MAINTENANCE_INTERVAL"
     )

@@ -79,7 +79,7 @@ def list_bookings(
     for summary in found:
         table.add_row(
             shown(summary.reference),
-            shown(summary.status.value),
+            shown(summary.status_words),
             summary.created_at.strftime("%d %b %Y %H:%M") if summary.created_at else "",
             shown("\n".join(item.title for item in summary.items) or "-"),
             shown(f"{summary.total_amount} {summary.currency}"),
@@ -115,7 +115,7 @@ def cancel_booking(
 
 def _print_itinerary(summary: BookingSummary) -> None:
     console = Console()
-    console.print(_bold(f"Booking {summary.reference}") + f" - {summary.status.value}")
+    console.print(_bold(f"Booking {summary.reference}") + f" - {summary.status_words}")
     if summary.contact_name:
         console.print(shown(f"For {summary.contact_name} <{summary.contact_email}>"))
     for item in summary.items:

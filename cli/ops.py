@@ -18,7 +18,7 @@ from accounts.directory import Account
 from agent.bootstrap import DatabaseUrls, build_services
 from agent.replay import replay
 from agent.settings import Settings
-from cli.support import fail, guarded, load_settings, owner_url
+from cli.support import fail, guarded, load_settings, open_services, owner_url
 from db import migrate
 from db.backup import BackupError, backup, drop_database, restore
 from db.gdpr import PersonNotFound, export_person, forget_person
@@ -40,9 +40,11 @@ def _ready(settings: Settings) -> str:
 def maintain(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what would be done.")] = False,
 ) -> None:
-    """Partitions, retention, cache TTL, daily metrics, checkpoint retention, GDPR purge."""
+    """Partitions, retention, cache TTL, daily metrics, checkpoint retention, GDPR purge, and
+    bookings left unsettled by an interrupted process."""
     settings = load_settings()
     url = _ready(settings)
+    settled = guarded(lambda: asyncio.run(_settle_bookings(settings, dry_run=dry_run)))
     report = guarded(
         lambda: run_maintenance(
             url,
@@ -51,11 +53,23 @@ def maintain(
             dry_run=dry_run,
         )
     )
+    for line in settled:
+        typer.echo(line)
     if report.skipped:
         typer.echo(f"Skipped: {report.skipped}.")
         return
-    for line in report.done or ["nothing to do"]:
+    for line in report.done or ([] if settled else ["nothing to do"]):
         typer.echo(line)
+
+
+async def _settle_bookings(settings: Settings, *, dry_run: bool) -> list[str]:
+    """One reconciler pass: each booking due, asked of its vendor and settled."""
+    async with open_services(settings) as services:
+        reconciler = services.bookings.reconciler
+        if dry_run:
+            due = await reconciler.due()
+            return [f"would settle {len(due)} interrupted booking(s)"] if due else []
+        return [settlement.line() for settlement in await reconciler.settle_due()]
 
 
 @gdpr_app.command("export")

@@ -258,7 +258,13 @@ async def book(offer_ids: list[str], runtime: Runtime) -> tuple[str, Any]:
             "offer_ids": offer_ids,
         }
     )
-    if not is_affirmative(answer):
+    # One confirmation, one booking: a retried or double-clicked turn re-uses it.
+    key = f"{context.thread_id}:{runtime.tool_call_id}"
+    if not is_affirmative(answer) and not await context.desk.bookings.claimed(
+        key, customer=context.customer
+    ):
+        # (A claimed key: this confirmation was given before, in a turn cut short; whatever
+        # the traveller says now, they are owed its outcome.)
         return "The traveller declined; nothing was booked.", {"kind": "declined"}
     if context.sandbox:
         return "Sandbox replay: the booking was simulated; no order was placed.", {
@@ -266,12 +272,7 @@ async def book(offer_ids: list[str], runtime: Runtime) -> tuple[str, Any]:
         }
     try:
         booking = await context.desk.bookings.book(
-            BookingRequest(
-                offers=tuple(offers),
-                contact=context.contact,
-                # One confirmation, one booking: a retried or double-clicked turn re-uses it.
-                idempotency_key=f"{context.thread_id}:{runtime.tool_call_id}",
-            ),
+            BookingRequest(offers=tuple(offers), contact=context.contact, idempotency_key=key),
             customer=context.customer,
         )
         summary = await context.desk.itineraries.show(booking.booking_reference, context.customer)

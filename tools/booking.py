@@ -1,28 +1,33 @@
-"""Booking: re-validate the offers, order them, and record it all in one transaction."""
+"""Booking: re-validate the offers, then order them, each step stored before the vendor is called.
+
+A booking is claimed (`pending`, holding the idempotency key, its items and the key of each
+vendor order) and marked `ordering` in transactions of their own, before the first order goes
+out; each vendor order id is stored as soon as it is known; the outcome is stored last. No
+database connection is held while a vendor answers, and a process killed at any instant leaves a
+booking the reconciler (tools/reconciler.py) can settle by asking the vendors.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.ids import new_id
-from db.models import AnalyticsEvent, Booking, BookingItem, FlightBooking, HotelBooking
+from db.models import Booking, FlightBooking, HotelBooking
 from db.models.enums import BookingStatus, ItemType
-from db.unit_of_work import UnitOfWork
-from tools.booking_status import EVENT_OF, check_transition
+from tools.booking_ledger import BookingLedger, Held, PlannedOrder, StepLost, order_key
+from tools.booking_status import UNSETTLED
 from tools.cache_key import canonical_json
 from tools.errors import (
     BookingError,
@@ -36,10 +41,17 @@ from tools.offers import FlightOffer, HotelOffer, Offer
 from tools.orders import Contact, Passenger, PlacedOrder
 from tools.providers.base import FlightOrders, HotelOrders
 from tools.providers.http import OutcomeUnknown
-from tools.references import new_reference
+from tools.reconciler import Reconciler
 
 log = logging.getLogger(__name__)
-REFERENCE_ATTEMPTS = 8
+LEASE = timedelta(minutes=2)
+"""How long one step (a vendor call, with its retries) may take before the reconciler may
+settle the booking: well past any provider's timeout."""
+POLL_SECONDS = 0.1
+LET_GO_AFTER = timedelta(seconds=5)
+"""When a booking is abandoned mid-way (its turn cancelled, its database lost), how soon the
+reconciler may settle it: long enough for an order already sent to have reached the vendor."""
+"""How often a repeated confirmation looks again at a booking still being made."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +92,23 @@ def describe(offer: Offer) -> str:
     return f"{offer.name} from {offer.check_in:%d %b}"
 
 
+def not_booked(reason: str) -> BookingError:
+    return BookingError(
+        f"The booking did not go through ({reason.rstrip('.')}); nothing was booked and"
+        " nothing charged. You can safely try again."
+    )
+
+
+def outcome_unknown(reason: str) -> BookingError:
+    # The provider may have taken the order: never say "nothing was booked", never invite a
+    # retry that could book twice.
+    return BookingError(
+        f"I could not confirm the booking ({reason.rstrip('.')}); it may have gone through"
+        " with the provider. Please do not book again yet: our team will check it and contact"
+        " you."
+    )
+
+
 class BookingService:
     """Books offers for a customer: exactly once per idempotency key, never half-written."""
 
@@ -90,103 +119,170 @@ class BookingService:
         flight_orders: dict[str, FlightOrders],
         hotel_orders: dict[str, HotelOrders],
         now: Callable[[], datetime],
+        lease: timedelta = LEASE,
     ) -> None:
-        self._sessions = sessions
         self._flight_orders = flight_orders
         self._hotel_orders = hotel_orders
         self._now = now
+        self._ledger = BookingLedger(sessions, now=now, lease=lease)
+        self.reconciler = Reconciler(
+            self._ledger, flight_orders=flight_orders, hotel_orders=hotel_orders
+        )
+
+    async def claimed(self, idempotency_key: str, *, customer: Customer) -> bool:
+        """Whether a booking was already claimed under this key (a confirmation given before)."""
+        return await self._ledger.find(customer.tenant_id, idempotency_key) is not None
 
     async def book(self, request: BookingRequest, *, customer: Customer) -> Booking:
         """The confirmed booking, or BookingError with one sentence saying why not."""
         if customer.user_id is None:
             raise BookingError("A booking is made for a signed-in traveller.")
-        travellers = list(request.travellers) or [Passenger(given_name=request.contact.name)]
-        async with UnitOfWork(self._sessions, tenant_id=customer.tenant_id) as uow:
-            booking = await self._claim(uow.session, request, customer, travellers)
-            if booking.status is not BookingStatus.PENDING:
-                return booking  # the same request, already answered
-            current = [await self._revalidate(offer) for offer in request.offers]
-            try:
-                placed = await self._place(current, travellers, request)
-            except OutcomeUnknown as error:
-                # The provider may have taken the order: never tell the traveller "nothing
-                # was booked", never invite a retry that could book twice.
-                failure, unknown = error.message, True
-            except ProviderError as error:
-                failure, unknown = error.message, False
-            else:
-                await self._record_items(uow.session, booking, current, placed)
-                await self._move(uow.session, booking, BookingStatus.CONFIRMED, customer)
-                await uow.commit()
-                return booking
-        await self._record_failure(request, customer, travellers, failure, needs_review=unknown)
-        if unknown:
-            raise BookingError(
-                f"I could not confirm the booking ({failure.rstrip('.')}); it may have gone"
-                " through with the provider. Please do not book again yet: our team will check"
-                " it and contact you."
+        existing = await self._ledger.find(customer.tenant_id, request.idempotency_key)
+        if existing is not None:
+            return await self._answer_again(existing, request)
+        # Re-pricing leaves nothing at the vendor, so it comes before the claim: a price that
+        # moved is told to the traveller, not kept as a failed booking.
+        current = [await self._revalidate(offer) for offer in request.offers]
+        rows = [_row(customer.tenant_id, offer) for offer in current]
+        held = await self._ledger.claim(self._pending(request, customer), rows)
+        if held is None:  # the same confirmation, claimed by a concurrent request
+            existing = await self._ledger.find(customer.tenant_id, request.idempotency_key)
+            assert existing is not None  # a key once claimed is never released
+            return await self._answer_again(existing, request)
+        plans = [
+            PlannedOrder(
+                position=position,
+                kind=ItemType.FLIGHT if isinstance(row, FlightBooking) else ItemType.HOTEL,
+                provider=row.provider,
+                offer_id=row.offer_id,
+                key=order_key(request.idempotency_key, position),
+                order_id=None,
+                row_id=row.id,
             )
+            for position, row in enumerate(rows)
+        ]
+        travellers = list(request.travellers) or [Passenger(given_name=request.contact.name)]
+        return await self._order(held, plans, current, travellers, request.contact)
+
+    async def _order(
+        self,
+        held: Held,
+        plans: list[PlannedOrder],
+        offers: list[Offer],
+        travellers: list[Passenger],
+        contact: Contact,
+    ) -> Booking:
+        placed: list[tuple[PlannedOrder, PlacedOrder]] = []
+        try:
+            held = await self._ledger.begin_ordering(held)
+            for plan, offer in zip(plans, offers, strict=True):
+                order = await self._place(offer, travellers, contact, plan.key)
+                placed.append((plan, order))
+                held = await self._ledger.record_order(held, plan, order)
+            return await self._ledger.settle(
+                held, BookingStatus.CONFIRMED, orders=[order.order_id for _, order in placed]
+            )
+        except StepLost:
+            return await self._after_takeover(held.booking, placed)
+        except OutcomeUnknown as error:
+            # The order may exist: those placed before it stay for the operator to match too.
+            await self._settle_or_follow(held, BookingStatus.NEEDS_REVIEW, error.message, placed)
+            raise outcome_unknown(error.message) from None
+        except (asyncio.CancelledError, SQLAlchemyError, OSError):
+            await self._let_go(held)
+            raise
+        except (ProviderError, OfferUnavailable) as error:
+            # OfferUnavailable: a vendor refusing at order time (sold out since the reprice).
+            left = await self._cancel(placed)
+            if left:
+                reason = f"{error.message.rstrip('.')}; orders {', '.join(left)} stayed open"
+                await self._settle_or_follow(held, BookingStatus.NEEDS_REVIEW, reason, placed)
+                raise outcome_unknown(error.message) from None
+            await self._settle_or_follow(held, BookingStatus.FAILED, error.message, placed)
+            if isinstance(error, OfferUnavailable):
+                raise
+            raise not_booked(error.message) from None
+
+    async def _let_go(self, held: Held) -> None:
+        try:
+            await asyncio.wait_for(self._ledger.let_go(held, after=LET_GO_AFTER), timeout=2)
+        except (asyncio.CancelledError, TimeoutError, SQLAlchemyError, OSError):
+            # Unreachable: the booking's lease runs out by itself.
+            log.warning("booking %s left for the reconciler", held.booking.booking_reference)
+
+    async def _settle_or_follow(
+        self,
+        held: Held,
+        target: BookingStatus,
+        reason: str,
+        placed: list[tuple[PlannedOrder, PlacedOrder]],
+    ) -> None:
+        try:
+            await self._ledger.settle(held, target, reason=reason)
+        except StepLost:
+            await self._after_takeover(held.booking, placed)
+
+    async def _after_takeover(
+        self, booking: Booking, placed: list[tuple[PlannedOrder, PlacedOrder]]
+    ) -> Booking:
+        """The reconciler settled this booking while this process was still at it (a step past
+        its lease): take its outcome, and cancel what it did not count."""
+        log.warning("booking %s was settled by the reconciler mid-way", booking.booking_reference)
+        settled = await self._wait_for_outcome(booking)
+        if settled.status is BookingStatus.CONFIRMED:
+            return settled
+        if settled.status is BookingStatus.FAILED:
+            await self._cancel(placed)
+        return self._answer(settled)
+
+    async def _answer_again(self, existing: Booking, request: BookingRequest) -> Booking:
+        """What a repeated confirmation gets: the same booking, or the same refusal."""
+        if existing.request_fingerprint != request.fingerprint():
+            raise IdempotencyConflict(
+                f"This confirmation was already used for booking {existing.booking_reference},"
+                " which was a different request; nothing was changed."
+            )
+        return self._answer(await self._wait_for_outcome(existing))
+
+    async def _wait_for_outcome(self, booking: Booking) -> Booking:
+        """`booking` once settled: by the request making it, or (past its lease) by the
+        reconciler, run here if it is due and nobody else has."""
+        give_up = self._now() + 2 * self._ledger.lease
+        while booking.status in UNSETTLED and self._now() < give_up:
+            assert booking.settle_after is not None  # unsettled bookings always have one
+            if booking.settle_after <= self._now():
+                await self.reconciler.settle(booking.tenant_id, booking.id)
+            else:
+                await asyncio.sleep(POLL_SECONDS)
+            booking = await self._ledger.get(booking.tenant_id, booking.id)
+        return booking
+
+    @staticmethod
+    def _answer(booking: Booking) -> Booking:
+        if booking.status in (BookingStatus.CONFIRMED, BookingStatus.CANCELLED):
+            return booking
+        if booking.status is BookingStatus.FAILED:
+            raise not_booked(booking.failure_reason or "the provider refused it")
+        if booking.status is BookingStatus.NEEDS_REVIEW:
+            raise outcome_unknown(booking.failure_reason or "the provider did not answer")
         raise BookingError(
-            f"The booking did not go through ({failure.rstrip('.')}); nothing was booked and"
-            " nothing charged. You can safely try again."
+            f"Booking {booking.booking_reference} is still being confirmed with the provider;"
+            " it will show in your bookings as soon as it is."
         )
 
-    async def _claim(
-        self,
-        session: AsyncSession,
-        request: BookingRequest,
-        customer: Customer,
-        travellers: list[Passenger],
-    ) -> Booking:
-        """Insert the pending booking, or find the one this idempotency key already made.
-
-        A concurrent request with the same key blocks on the unique index until this
-        transaction ends, then finds the committed booking: one booking, whatever the clicks.
-        """
-        fingerprint = request.fingerprint()
-        for _attempt in range(REFERENCE_ATTEMPTS):
-            booking = self._pending(request, customer, travellers, fingerprint)
-            try:
-                async with session.begin_nested():
-                    claimed = await _insert_unless_claimed(session, booking)
-            except IntegrityError as error:
-                if "uq_bookings_booking_reference" in str(error.orig):
-                    continue  # a reference collision: draw another
-                raise
-            if claimed is not None:
-                await self._event(session, claimed, BookingStatus.PENDING, customer)
-                return claimed
-            existing = (
-                await session.exec(
-                    select(Booking).where(Booking.idempotency_key == request.idempotency_key)
-                )
-            ).one()
-            if existing.request_fingerprint != fingerprint:
-                raise IdempotencyConflict(
-                    f"This confirmation was already used for booking {existing.booking_reference},"
-                    " which was a different request; nothing was changed."
-                )
-            return existing
-        raise BookingError("I could not allocate a booking reference; please try again.")
-
-    def _pending(
-        self,
-        request: BookingRequest,
-        customer: Customer,
-        travellers: list[Passenger],
-        fingerprint: str,
-    ) -> Booking:
+    def _pending(self, request: BookingRequest, customer: Customer) -> Booking:
         currencies = {offer.currency for offer in request.offers}
         if len(currencies) > 1:
             raise BookingError(
                 "These offers are priced in different currencies; book them one at a time."
             )
+        travellers = list(request.travellers) or [Passenger(given_name=request.contact.name)]
         return Booking(
             id=new_id(),
             tenant_id=customer.tenant_id,
             user_id=customer.user_id,
             session_id=customer.session_id,
-            booking_reference=new_reference(),
+            booking_reference="",  # drawn when claimed
             status=BookingStatus.PENDING,
             total_amount=sum((offer.total_price for offer in request.offers), Decimal("0")),
             currency=currencies.pop(),
@@ -195,7 +291,7 @@ class BookingService:
             contact_phone=request.contact.phone,
             travellers=[t.model_dump(mode="json") for t in travellers],
             idempotency_key=request.idempotency_key,
-            request_fingerprint=fingerprint,
+            request_fingerprint=request.fingerprint(),
             provider=request.offers[0].provider,
         )
 
@@ -232,147 +328,40 @@ class BookingService:
         return current
 
     async def _place(
-        self, offers: list[Offer], travellers: list[Passenger], request: BookingRequest
-    ) -> list[PlacedOrder]:
-        """Order every offer; if one fails, cancel those already ordered, then re-raise."""
-        placed: list[tuple[Offer, PlacedOrder]] = []
-        try:
-            for position, offer in enumerate(offers):
-                key = f"{request.idempotency_key}:{position}"
-                if isinstance(offer, FlightOffer):
-                    order = await self._flight_orders[offer.provider].order_flight(
-                        offer, travellers=travellers, contact=request.contact, idempotency_key=key
-                    )
-                else:
-                    order = await self._hotel_orders[offer.provider].order_hotel(
-                        offer, travellers=travellers, contact=request.contact, idempotency_key=key
-                    )
-                placed.append((offer, order))
-        except (ProviderError, OfferUnavailable):
-            # OfferUnavailable: a vendor refusing at order time (sold out since the reprice).
-            for offer, order in placed:
-                await self._cancel_quietly(offer, order.order_id)
-            raise
-        return [order for _offer, order in placed]
-
-    async def _cancel_quietly(self, offer: Offer, order_id: str) -> None:
-        try:
-            if isinstance(offer, FlightOffer):
-                await self._flight_orders[offer.provider].cancel_flight_order(order_id)
-            else:
-                await self._hotel_orders[offer.provider].cancel_hotel_order(order_id)
-        except ProviderError:
-            log.exception("order %s left open after a failed booking: cancel it by hand", order_id)
-
-    async def _record_items(
-        self,
-        session: AsyncSession,
-        booking: Booking,
-        offers: list[Offer],
-        placed: list[PlacedOrder],
-    ) -> None:
-        for position, (offer, order) in enumerate(zip(offers, placed, strict=True)):
-            item = BookingItem(
-                tenant_id=booking.tenant_id,
-                booking_id=booking.id,
-                item_type=ItemType.FLIGHT if isinstance(offer, FlightOffer) else ItemType.HOTEL,
-                position=position,
-                amount=offer.total_price,
-                currency=offer.currency,
+        self, offer: Offer, travellers: list[Passenger], contact: Contact, key: str
+    ) -> PlacedOrder:
+        if isinstance(offer, FlightOffer):
+            return await self._flight_orders[offer.provider].order_flight(
+                offer, travellers=travellers, contact=contact, idempotency_key=key
             )
-            if isinstance(offer, FlightOffer):
-                flight = flight_row(booking.tenant_id, offer, order)
-                session.add(flight)
-                item.flight_booking_id = flight.id
-            else:
-                hotel = hotel_row(booking.tenant_id, offer, order)
-                session.add(hotel)
-                item.hotel_booking_id = hotel.id
-            await session.flush()
-            session.add(item)
-        booking.provider_order_id = ",".join(order.order_id for order in placed)[:255]
-        await session.flush()
-
-    async def _move(
-        self, session: AsyncSession, booking: Booking, target: BookingStatus, customer: Customer
-    ) -> None:
-        check_transition(booking.status, target)
-        booking.status = target
-        if target is BookingStatus.CONFIRMED:
-            booking.confirmed_at = self._now()
-        session.add(booking)
-        await session.flush()
-        await self._event(session, booking, target, customer)
-
-    async def _event(
-        self,
-        session: AsyncSession,
-        booking: Booking,
-        status: BookingStatus,
-        customer: Customer,
-        **extra: Any,
-    ) -> None:
-        session.add(
-            AnalyticsEvent(
-                tenant_id=booking.tenant_id,
-                user_id=customer.user_id,
-                session_id=customer.session_id,
-                event_type=EVENT_OF[status],
-                properties={
-                    "booking_id": str(booking.id),
-                    "reference": booking.booking_reference,
-                    "total_amount": str(booking.total_amount),
-                    "currency": booking.currency,
-                    **extra,
-                },
-            )
+        return await self._hotel_orders[offer.provider].order_hotel(
+            offer, travellers=travellers, contact=contact, idempotency_key=key
         )
-        await session.flush()
 
-    async def _record_failure(
-        self,
-        request: BookingRequest,
-        customer: Customer,
-        travellers: list[Passenger],
-        reason: str,
-        *,
-        needs_review: bool,
-    ) -> None:
-        """Keep a `failed` booking (no items) for the record. It does not hold the
-        idempotency key: nothing was booked, so the same confirmation may be tried again.
-        `needs_review`: the provider's outcome is unknown; an operator must check it."""
-        async with UnitOfWork(self._sessions, tenant_id=customer.tenant_id) as uow:
-            booking = self._pending(request, customer, travellers, request.fingerprint())
-            booking.idempotency_key = None
-            booking.failure_reason = reason[:500]
-            booking.attributes = {"needs_review": needs_review}
-            uow.session.add(booking)
-            await uow.session.flush()
-            await self._event(uow.session, booking, BookingStatus.PENDING, customer)
-            booking.status = BookingStatus.FAILED
-            uow.session.add(booking)
-            await uow.session.flush()
-            await self._event(uow.session, booking, BookingStatus.FAILED, customer, reason=reason)
-            await uow.commit()
+    async def _cancel(self, placed: list[tuple[PlannedOrder, PlacedOrder]]) -> list[str]:
+        """Cancel orders already placed; the ids of those the vendor would not cancel."""
+        left: list[str] = []
+        for plan, order in placed:
+            try:
+                if plan.kind is ItemType.FLIGHT:
+                    await self._flight_orders[plan.provider].cancel_flight_order(order.order_id)
+                else:
+                    await self._hotel_orders[plan.provider].cancel_hotel_order(order.order_id)
+            except ProviderError:
+                log.exception("order %s left open after a failed booking", order.order_id)
+                left.append(order.order_id)
+        return left
 
 
-async def _insert_unless_claimed(session: AsyncSession, booking: Booking) -> Booking | None:
-    """INSERT ... ON CONFLICT (tenant_id, idempotency_key) DO NOTHING; the stored row or None."""
-    values = booking.model_dump(exclude={"created_at", "updated_at"})
-    table = Booking.__table__  # type: ignore[attr-defined]
-    statement = (
-        insert(table)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["tenant_id", "idempotency_key"])
-        .returning(table.c.id)
-    )
-    inserted = (await (await session.connection()).execute(statement)).first()
-    if inserted is None:
-        return None
-    return await session.get(Booking, inserted[0])
+def _row(tenant_id: uuid.UUID, offer: Offer) -> FlightBooking | HotelBooking:
+    if isinstance(offer, FlightOffer):
+        return flight_row(tenant_id, offer)
+    assert isinstance(offer, HotelOffer)
+    return hotel_row(tenant_id, offer)
 
 
-def flight_row(tenant_id: uuid.UUID, offer: FlightOffer, order: PlacedOrder) -> FlightBooking:
+def flight_row(tenant_id: uuid.UUID, offer: FlightOffer) -> FlightBooking:
+    """The flight as booked; its vendor order id is filled in once the vendor answers."""
     first, last = offer.journeys[0], offer.journeys[-1]
     segments = [s for j in offer.journeys for s in j.segments]
     return FlightBooking(
@@ -380,7 +369,6 @@ def flight_row(tenant_id: uuid.UUID, offer: FlightOffer, order: PlacedOrder) -> 
         tenant_id=tenant_id,
         offer_id=offer.id,
         provider=offer.provider,
-        provider_order_id=order.order_id,
         origin=first.origin,
         destination=first.destination,
         departure_at=first.departure,
@@ -396,13 +384,13 @@ def flight_row(tenant_id: uuid.UUID, offer: FlightOffer, order: PlacedOrder) -> 
     )
 
 
-def hotel_row(tenant_id: uuid.UUID, offer: HotelOffer, order: PlacedOrder) -> HotelBooking:
+def hotel_row(tenant_id: uuid.UUID, offer: HotelOffer) -> HotelBooking:
+    """The stay as booked; its vendor order id is filled in once the vendor answers."""
     return HotelBooking(
         id=new_id(),
         tenant_id=tenant_id,
         offer_id=offer.id,
         provider=offer.provider,
-        provider_order_id=order.order_id,
         hotel_id=offer.hotel_id,
         hotel_name=offer.name,
         city=offer.city,

@@ -1,23 +1,48 @@
-"""The life of a booking: pending -> confirmed -> cancelled, or pending -> failed."""
+"""The life of a booking, each step stored before the next vendor call:
+
+pending -> ordering -> confirmed -> cancelled
+   |           |-> failed
+   |           '-> needs_review -> confirmed | failed
+   '-> failed
+"""
 
 from __future__ import annotations
 
 from db.models.enums import BookingStatus, EventType
 
 ALLOWED: dict[BookingStatus, frozenset[BookingStatus]] = {
-    BookingStatus.PENDING: frozenset({BookingStatus.CONFIRMED, BookingStatus.FAILED}),
+    BookingStatus.PENDING: frozenset({BookingStatus.ORDERING, BookingStatus.FAILED}),
+    BookingStatus.ORDERING: frozenset(
+        {BookingStatus.CONFIRMED, BookingStatus.FAILED, BookingStatus.NEEDS_REVIEW}
+    ),
+    BookingStatus.NEEDS_REVIEW: frozenset({BookingStatus.CONFIRMED, BookingStatus.FAILED}),
     BookingStatus.CONFIRMED: frozenset({BookingStatus.CANCELLED}),
     BookingStatus.CANCELLED: frozenset(),
     BookingStatus.FAILED: frozenset(),
 }
 """Mirrored by the `bookings_status_transition` trigger, so SQL cannot skip a step either."""
 
+UNSETTLED = frozenset({BookingStatus.PENDING, BookingStatus.ORDERING})
+"""Waiting for an outcome: the process making the booking, or the reconciler, settles them."""
+
 EVENT_OF: dict[BookingStatus, EventType] = {
     BookingStatus.PENDING: EventType.BOOKING_CREATED,
     BookingStatus.CONFIRMED: EventType.BOOKING_CONFIRMED,
     BookingStatus.CANCELLED: EventType.BOOKING_CANCELLED,
     BookingStatus.FAILED: EventType.BOOKING_FAILED,
+    BookingStatus.NEEDS_REVIEW: EventType.BOOKING_NEEDS_REVIEW,
 }
+"""The analytics event each status records (`ordering` is a step, not an outcome: none)."""
+
+WORDS: dict[BookingStatus, str] = {
+    BookingStatus.PENDING: "being booked",
+    BookingStatus.ORDERING: "being booked",
+    BookingStatus.CONFIRMED: "confirmed",
+    BookingStatus.NEEDS_REVIEW: "being checked by our team",
+    BookingStatus.CANCELLED: "cancelled",
+    BookingStatus.FAILED: "failed",
+}
+"""How a traveller reads each status."""
 
 
 class InvalidTransition(ValueError):

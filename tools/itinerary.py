@@ -17,6 +17,7 @@ from db.models.enums import BookingStatus
 from db.text import storable
 from db.unit_of_work import UnitOfWork
 from tools.booking import Customer
+from tools.booking_status import WORDS
 from tools.errors import BookingNotFound
 from tools.references import normalise
 
@@ -47,10 +48,15 @@ class BookingSummary(BaseModel):
     cancelled_at: datetime | None
     items: list[ItineraryItem]
 
+    @property
+    def status_words(self) -> str:
+        """The status as a traveller reads it ("being checked by our team", not "needs_review")."""
+        return WORDS[self.status]
+
     def headline(self) -> str:
         what = " + ".join(item.title for item in self.items) or "no items"
         return (
-            f"{self.reference} ({self.status.value}): {what}, {self.total_amount} {self.currency}"
+            f"{self.reference} ({self.status_words}): {what}, {self.total_amount} {self.currency}"
         )
 
 

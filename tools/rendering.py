@@ -91,7 +91,7 @@ def booking_question(offers: list[Offer], traveller: str) -> str:
 
 
 def itinerary(summary: BookingSummary) -> str:
-    lines = [f"**Booking {summary.reference}** ({summary.status.value})"]
+    lines = [f"**Booking {summary.reference}** ({summary.status_words})"]
     for item in summary.items:
         lines.append(f"- **{item.title}** ({item.amount} {item.currency})")
         lines.extend(f"  - {line}" for line in item.lines)
@@ -109,7 +109,7 @@ def bookings_table(summaries: list[BookingSummary]) -> str:
     for summary in summaries:
         what = " + ".join(item.title for item in summary.items) or "-"
         rows.append(
-            f"| {summary.reference} | {summary.status.value} | {what}"
+            f"| {summary.reference} | {summary.status_words} | {what}"
             f" | {summary.total_amount} {summary.currency} |"
         )
     return "\n".join(rows)

@@ -38,6 +38,12 @@ class Booking(SQLModel, table=True):
         UniqueConstraint("tenant_id", "idempotency_key", name="uq_bookings_idempotency"),
         Index("ix_bookings_user_created", "user_id", text("created_at DESC")),
         Index("ix_bookings_tenant_id", "tenant_id"),
+        # The reconciler's worklist: only bookings still waiting for their outcome.
+        Index(
+            "ix_bookings_unsettled",
+            "settle_after",
+            postgresql_where=text("status IN ('pending', 'ordering')"),
+        ),
     )
 
     id: uuid.UUID = id_field()
@@ -64,6 +70,12 @@ class Booking(SQLModel, table=True):
     refund_amount: Money | None = money_field(nullable=True)
     confirmed_at: datetime | None = timestamp_field()
     cancelled_at: datetime | None = timestamp_field()
+    settle_after: datetime | None = Field(
+        default=None,
+        sa_type=DateTime(timezone=True),
+        sa_column_kwargs={"server_default": text("now()")},
+    )
+    """While pending or ordering: when the reconciler may settle it if nobody has."""
     attributes: dict[str, Any] = jsonb_field(default={}, server_default="{}")
     created_at: datetime | None = created_at_field()
     updated_at: datetime | None = updated_at_field()

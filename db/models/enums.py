@@ -36,7 +36,9 @@ class MessageRole(StrEnum):
 
 class BookingStatus(StrEnum):
     PENDING = "pending"
+    ORDERING = "ordering"
     CONFIRMED = "confirmed"
+    NEEDS_REVIEW = "needs_review"
     CANCELLED = "cancelled"
     FAILED = "failed"
 
@@ -74,6 +76,7 @@ class EventType(StrEnum):
     BOOKING_CONFIRMED = "booking_confirmed"
     BOOKING_CANCELLED = "booking_cancelled"
     BOOKING_FAILED = "booking_failed"
+    BOOKING_NEEDS_REVIEW = "booking_needs_review"
     FEEDBACK_GIVEN = "feedback_given"
     DATA_EXPORTED = "data_exported"
     USER_FORGOTTEN = "user_forgotten"

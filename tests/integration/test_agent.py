@@ -199,3 +199,38 @@ async def test_an_overlong_message_is_refused_politely(services: Services, owner
     result = await services.conversations.turn(ada, "x" * 5000)
     assert result.reply.startswith("That message is too long for me (5000 characters")
     assert rows(owner, "SELECT count(*) FROM chat_messages") == [(0,)]
+
+
+class Killed(BaseException):
+    """The process dying mid-turn: nothing after it runs, no except clause catches it."""
+
+
+async def test_a_booking_cut_short_is_told_when_the_traveller_comes_back(
+    database: str, runtime_database: str, owner: Any
+) -> None:
+    async with stack(database, runtime_database, TRAVELHUB_BOOKING_LEASE=1) as services:
+        ada = await traveller(services)
+        thread = (
+            await services.conversations.turn(ada, "Flights from Paris to Rome in 3 weeks")
+        ).thread_id
+        assert (
+            await services.conversations.turn(ada, "book the cheapest", thread_id=thread)
+        ).awaiting_confirmation
+        take = services.seats.take
+
+        async def taken_then_killed(*args: Any, **kwargs: Any) -> None:
+            await take(*args, **kwargs)  # the vendor has the order...
+            raise Killed  # ...and the app is gone before it knows
+
+        services.seats.take = taken_then_killed  # type: ignore[method-assign]
+        with pytest.raises(Killed):
+            await services.conversations.turn(ada, "yes", thread_id=thread)
+        services.seats.take = take  # type: ignore[method-assign]
+        assert rows(owner, "SELECT status FROM bookings") == [("ordering",)]
+
+        # Whatever the traveller says next, the confirmation they gave is answered: the
+        # booking, settled from the vendor's books once its lease is over.
+        back = await services.conversations.turn(ada, "did that go through?", thread_id=thread)
+
+    assert back.reply.startswith("Booked! Your reference is **"), back.reply
+    assert rows(owner, "SELECT status FROM bookings") == [("confirmed",)]

@@ -15,7 +15,7 @@ import pytest
 from db.engine import create_app_engine
 from db.unit_of_work import tenant_sessionmaker
 from tests import factories
-from tools import booking as booking_module
+from tools import booking_ledger
 from tools.booking import BookingRequest, BookingService, Customer
 from tools.cancellation import CancellationService
 from tools.errors import (
@@ -282,19 +282,23 @@ async def test_a_provider_failure_leaves_nothing_confirmed(
     assert owner.execute("SELECT status, failure_reason FROM bookings").fetchall() == [
         ("failed", "the hotel refused the reservation")
     ]
+    # The failed booking keeps what was tried; only the flight was ordered, then cancelled.
     assert counts(owner) == {
         "bookings": 1,
-        "booking_items": 0,
-        "flight_bookings": 0,
-        "hotel_bookings": 0,
+        "booking_items": 2,
+        "flight_bookings": 1,
+        "hotel_bookings": 1,
     }
     assert len(world.desk.cancelled) == 1  # the flight ordered first was cancelled again
     events = [e[0] for e in owner.execute("SELECT event_type FROM analytics_events ORDER BY id")]
     assert events == ["booking_created", "booking_failed"]
 
-    world.desk.fail_hotels = False  # the same confirmation, tried again, goes through
-    booking = await world.bookings.book(request(flight, hotel, key="trip-key-1"), customer=ada)
-    assert booking.status.value == "confirmed"
+    world.desk.fail_hotels = False
+    with pytest.raises(BookingError) as again:  # the same confirmation gets the same answer
+        await world.bookings.book(request(flight, hotel, key="trip-key-1"), customer=ada)
+    assert again.value.message == caught.value.message
+    booking = await world.bookings.book(request(flight, hotel, key="trip-key-2"), customer=ada)
+    assert booking.status.value == "confirmed"  # a new confirmation goes through
     assert owner.execute("SELECT count(*) FROM bookings WHERE status = 'confirmed'").fetchone() == (
         1,
     )
@@ -390,7 +394,7 @@ async def test_a_reference_collision_draws_again(
     offer = await world.flight()
     first = await world.bookings.book(request(offer), customer=ada)
     drawn = iter([first.booking_reference, first.booking_reference, "QRST23"])
-    monkeypatch.setattr(booking_module, "new_reference", lambda: next(drawn))
+    monkeypatch.setattr(booking_ledger, "new_reference", lambda: next(drawn))
     second = await world.bookings.book(request(offer), customer=ada)
     assert second.booking_reference == "QRST23"
 
@@ -407,6 +411,6 @@ async def test_an_unknown_outcome_is_never_called_nothing(
     assert "it may have gone through with the provider" in caught.value.message
     assert "Please do not book again yet" in caught.value.message
     assert "nothing was booked" not in caught.value.message
-    assert owner.execute("SELECT status, attributes FROM bookings").fetchall() == [
-        ("failed", {"needs_review": True})
+    assert owner.execute("SELECT status, failure_reason FROM bookings").fetchall() == [
+        ("needs_review", "the airline did not answer in time")
     ]

@@ -152,9 +152,23 @@ async def test_the_last_seats_go_to_exactly_as_many_travellers_as_fit(
     for refusal in refused:
         assert REFUSED.fullmatch(refusal.message), refusal.message
 
-    # Nothing half-written: each booking whole, nothing for the refused (seen as the owner).
-    assert scalar(owner, "SELECT count(*) FROM bookings") == len(confirmed)
-    assert scalar(owner, "SELECT count(*) FROM bookings WHERE status <> 'confirmed'") == 0
+    # Nothing half-written (seen as the owner): each booking whole and settled; a traveller
+    # refused at order time keeps a failed booking, with no order at the vendor behind it.
+    assert scalar(owner, "SELECT count(*) FROM bookings WHERE status = 'confirmed'") == len(
+        confirmed
+    )
+    failed = scalar(owner, "SELECT count(*) FROM bookings WHERE status = 'failed'")
+    assert scalar(owner, "SELECT count(*) FROM bookings") == len(confirmed) + failed
+    assert failed <= len(refused)  # the rest were refused by the reprice, before any claim
+    assert scalar(
+        owner,
+        "SELECT count(*) FROM flight_bookings f WHERE provider_order_id IS NOT NULL"
+        " AND NOT EXISTS (SELECT 1 FROM offline_vendor.flight_orders o"
+        " WHERE o.order_id = f.provider_order_id AND o.cancelled_at IS NULL)",
+    ) == 0  # fmt: skip
+    assert scalar(
+        owner, "SELECT count(*) FROM offline_vendor.flight_orders WHERE cancelled_at IS NULL"
+    ) == len(confirmed)  # fmt: skip
     assert scalar(
         owner,
         "SELECT count(*) FROM bookings b WHERE (SELECT count(*) FROM booking_items i"
@@ -170,9 +184,10 @@ async def test_the_last_seats_go_to_exactly_as_many_travellers_as_fit(
         "SELECT count(*) FROM flight_bookings f WHERE NOT EXISTS"
         " (SELECT 1 FROM booking_items i WHERE i.flight_booking_id = f.id)",
     ) == 0  # fmt: skip
-    assert scalar(
-        owner, "SELECT count(*) FROM analytics_events WHERE event_type = 'booking_created'"
-    ) == len(confirmed)
+    assert (
+        scalar(owner, "SELECT count(*) FROM analytics_events WHERE event_type = 'booking_created'")
+        == len(confirmed) + failed
+    )
 
     # The vendor's books agree with ours, seat for seat.
     booked = scalar(
@@ -266,7 +281,7 @@ class StaleVendor(OfflineOrders):
         self.cancelled.append(order_id)
 
 
-async def test_a_trip_whose_flight_sold_out_at_the_last_moment_keeps_nothing(
+async def test_a_trip_whose_flight_sold_out_at_the_last_moment_keeps_no_order(
     workers: tuple[AppProcess, AppProcess], owner: Any
 ) -> None:
     flight = first_direct(await workers[0].offers(adults=1))
@@ -289,7 +304,7 @@ async def test_a_trip_whose_flight_sold_out_at_the_last_moment_keeps_nothing(
         await bookings.book(trip, customer=ada)
     assert REFUSED.fullmatch(refused.value.message), refused.value.message
     assert len(vendor.cancelled) == 1  # the hotel, ordered first, was cancelled again
-    assert scalar(owner, "SELECT count(*) FROM bookings") == 0
+    assert scalar(owner, "SELECT status FROM bookings") == "failed"
     assert scalar(owner, "SELECT count(*) FROM offline_vendor.flight_orders") == 0
 
 

@@ -684,3 +684,54 @@ async def test_no_personal_data_or_secret_reaches_the_logs(
         assert secret not in caplog.text
     for detail in PERSONAL:
         assert detail not in caplog.text
+
+
+# Looking an order up: how the reconciler asks Amadeus about a booking a crash left unsettled.
+async def test_an_order_is_looked_up_by_its_id(
+    amadeus: Callable[[FakeAmadeus], AmadeusProvider],
+) -> None:
+    # Flight Order Management answers GET with the flight-order document the create returned.
+    route = f"GET /v1/booking/flight-orders/{ORDER_ID}"
+    fake = FakeAmadeus({route: [reply("flight-create-orders-response.json")]})
+
+    found = await amadeus(fake).find_flight_order(
+        offer_id="1", idempotency_key="key-0001:0", order_id=ORDER_ID
+    )
+
+    assert found == PlacedOrder(order_id=ORDER_ID, provider_reference="2ZYVAL")
+    assert len(fake.calls(route)) == 1
+
+
+async def test_an_order_amadeus_does_not_know_is_no_order(
+    amadeus: Callable[[FakeAmadeus], AmadeusProvider],
+) -> None:
+    route = f"GET /v1/booking/flight-orders/{ORDER_ID}"
+    fake = FakeAmadeus({route: [reply("error-404-hotel-list.json", 404)]})
+
+    found = await amadeus(fake).find_flight_order(
+        offer_id="1", idempotency_key="key-0001:0", order_id=ORDER_ID
+    )
+
+    assert found is None
+
+
+async def test_an_order_whose_id_never_arrived_cannot_be_found_by_our_key(
+    amadeus: Callable[[FakeAmadeus], AmadeusProvider],
+) -> None:
+    fake = FakeAmadeus({})
+
+    with pytest.raises(ProviderError, match="cannot look an order up by our key"):
+        await amadeus(fake).find_flight_order(
+            offer_id="1", idempotency_key="key-0001:0", order_id=None
+        )
+    assert fake.requests == []
+
+
+async def test_no_amadeus_hotel_order_can_exist(
+    amadeus: Callable[[FakeAmadeus], AmadeusProvider],
+) -> None:
+    found = await amadeus(FakeAmadeus({})).find_hotel_order(
+        offer_id="OFFER1", idempotency_key="key-0001:0", order_id=None
+    )
+
+    assert found is None

@@ -624,3 +624,91 @@ async def test_no_personal_data_reaches_the_logs(
     assert TOKEN not in caplog.text
     for detail in PERSONAL:
         assert detail not in caplog.text
+
+
+# Looking an order up: how the reconciler asks Duffel about a booking a crash left unsettled.
+LIVE_ORDER = "ord_0000AL3E9lRtT7XMqrEHp8"  # java/order.json, booking reference IXK4SC
+CANCELLED_ORDER = "ord_00009hthhsUZ8W4LxQgkjo"  # python/get-order-by-id.json: cancelled_at set
+
+
+def order_list(*orders: dict[str, Any], after: str | None) -> httpx.Response:
+    """A "List orders" page (Duffel's list envelope around recorded order objects)."""
+    return httpx.Response(
+        200, json={"meta": {"limit": 200, "after": after, "before": None}, "data": list(orders)}
+    )
+
+
+def recorded_order(name: str, **changes: Any) -> dict[str, Any]:
+    return {**payload(name)["data"], **changes}
+
+
+async def test_an_order_is_looked_up_by_its_id_when_known(
+    duffel: Callable[..., DuffelProvider],
+) -> None:
+    fake = FakeDuffel({f"GET /air/orders/{LIVE_ORDER}": [reply("java/order.json")]})
+
+    found = await duffel(fake).find_flight_order(
+        offer_id=OFFER_ID, idempotency_key=KEY, order_id=LIVE_ORDER
+    )
+
+    assert found == PlacedOrder(order_id=LIVE_ORDER, provider_reference="IXK4SC")
+    (request,) = fake.requests
+    assert_duffel_headers(request)
+
+
+async def test_a_cancelled_or_unknown_order_is_no_order(
+    duffel: Callable[..., DuffelProvider],
+) -> None:
+    route = f"GET /air/orders/{CANCELLED_ORDER}"
+    gone = reply("java/exceptions/404_not_found.json", status=404)
+    fake = FakeDuffel({route: [reply("python/get-order-by-id.json"), gone]})
+    provider = duffel(fake)
+
+    for _ in range(2):
+        assert (
+            await provider.find_flight_order(
+                offer_id=OFFER_ID, idempotency_key=KEY, order_id=CANCELLED_ORDER
+            )
+            is None
+        )
+
+
+async def test_an_order_whose_id_never_arrived_is_found_by_the_key_in_its_metadata(
+    duffel: Callable[..., DuffelProvider],
+) -> None:
+    # Someone else's order (its recorded metadata), then ours (metadata set in memory).
+    other = recorded_order("python/get-order-by-id.json")
+    ours = recorded_order("java/order.json", metadata={"idempotency_key": KEY})
+    fake = FakeDuffel(
+        {"GET /air/orders": [order_list(other, after="g2wAAAACbQ"), order_list(ours, after=None)]}
+    )
+
+    found = await duffel(fake).find_flight_order(
+        offer_id=OFFER_ID, idempotency_key=KEY, order_id=None
+    )
+
+    assert found == PlacedOrder(order_id=LIVE_ORDER, provider_reference="IXK4SC")
+    first, second = fake.calls("GET /air/orders")
+    assert dict(first.url.params) == {"limit": "200"}
+    assert dict(second.url.params) == {"limit": "200", "after": "g2wAAAACbQ"}
+
+
+async def test_no_order_under_the_key_after_the_last_page_is_no_order(
+    duffel: Callable[..., DuffelProvider],
+) -> None:
+    someone_elses = recorded_order("java/order.json", metadata={"idempotency_key": "other:0"})
+    fake = FakeDuffel({"GET /air/orders": [order_list(someone_elses, after=None)]})
+
+    assert (
+        await duffel(fake).find_flight_order(offer_id=OFFER_ID, idempotency_key=KEY, order_id=None)
+        is None
+    )
+
+
+async def test_an_order_list_it_cannot_read_is_a_provider_error(
+    duffel: Callable[..., DuffelProvider],
+) -> None:
+    fake = FakeDuffel({"GET /air/orders": [httpx.Response(200, json={"data": "nope"})]})
+
+    with pytest.raises(ProviderError):
+        await duffel(fake).find_flight_order(offer_id=OFFER_ID, idempotency_key=KEY, order_id=None)

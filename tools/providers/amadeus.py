@@ -109,6 +109,14 @@ class AmadeusProvider:
         """Cancel an Amadeus flight order."""
         await self._flights.cancel_flight_order(order_id)
 
+    async def find_flight_order(
+        self, *, offer_id: str, idempotency_key: str, order_id: str | None
+    ) -> PlacedOrder | None:
+        """An Amadeus flight order by its id (Amadeus keeps no key of ours)."""
+        return await self._flights.find_flight_order(
+            offer_id=offer_id, idempotency_key=idempotency_key, order_id=order_id
+        )
+
     async def reprice_hotel(self, offer: HotelOffer) -> HotelOffer | None:
         """The hotel room as Amadeus sells it now, or None when it is no longer sold."""
         return await self._hotels.reprice_hotel(offer)
@@ -129,3 +137,11 @@ class AmadeusProvider:
     async def cancel_hotel_order(self, order_id: str) -> None:
         """Not available yet: raises ProviderError saying so."""
         await self._hotels.cancel_hotel_order(order_id)
+
+    async def find_hotel_order(
+        self, *, offer_id: str, idempotency_key: str, order_id: str | None
+    ) -> PlacedOrder | None:
+        """None: Amadeus hotel orders are not open, so none can exist."""
+        return await self._hotels.find_hotel_order(
+            offer_id=offer_id, idempotency_key=idempotency_key, order_id=order_id
+        )

@@ -303,6 +303,27 @@ class AmadeusFlights:
         )
         return PlacedOrder(order_id=order.id, provider_reference=reference)
 
+    async def find_flight_order(
+        self, *, offer_id: str, idempotency_key: str, order_id: str | None
+    ) -> PlacedOrder | None:
+        """The order as Flight Order Management knows it (GET by id; 404: there is none).
+
+        Amadeus keeps no key of ours, so an order whose id never reached us cannot be found:
+        ProviderError, for an operator to look for it by the traveller's name.
+        """
+        del offer_id, idempotency_key
+        if order_id is None:
+            raise ProviderError("Amadeus cannot look an order up by our key")
+        try:
+            reply = await self._session.call(
+                "GET", f"{ORDERS_PATH}/{quote(order_id, safe='%')}", about="the order"
+            )
+        except NotFound:
+            return None
+        order = read(_OrderReply, reply).data
+        reference = next((r.reference for r in order.associatedRecords if r.reference), None)
+        return PlacedOrder(order_id=order.id, provider_reference=reference)
+
     async def cancel_flight_order(self, order_id: str) -> None:
         """Cancel an Amadeus flight order (Flight Order Management: DELETE, 204 No Content)."""
         # Amadeus's order ids may come percent-encoded already: keep their escapes as sent.

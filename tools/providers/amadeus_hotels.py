@@ -283,6 +283,13 @@ class AmadeusHotels:
         del order_id
         raise ProviderError(NOT_BOOKABLE)
 
+    async def find_hotel_order(
+        self, *, offer_id: str, idempotency_key: str, order_id: str | None
+    ) -> PlacedOrder | None:
+        """None: no Amadeus hotel order is ever sent, so none can exist."""
+        del offer_id, idempotency_key, order_id
+        return None
+
     async def _list_hotels(self, query: HotelQuery) -> dict[str, _ListedHotel | None]:
         """Hotel ids around the query's point (when it has one) or city, in Amadeus's order."""
         params: dict[str, str | int | float] = {"radius": query.radius_km, "radiusUnit": "KM"}

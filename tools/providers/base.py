@@ -53,6 +53,14 @@ class FlightOrders(Protocol):
         """Cancel a placed order."""
         ...
 
+    async def find_flight_order(
+        self, *, offer_id: str, idempotency_key: str, order_id: str | None
+    ) -> PlacedOrder | None:
+        """The live order placed for `offer_id` with `idempotency_key` (or known by `order_id`),
+        or None when the vendor holds none (or only a cancelled one). Raises ProviderError when
+        the vendor cannot tell: an operator has to look."""
+        ...
+
 
 class HotelOrders(Protocol):
     """Ordering what a HotelProvider found."""
@@ -71,3 +79,7 @@ class HotelOrders(Protocol):
     ) -> PlacedOrder: ...
 
     async def cancel_hotel_order(self, order_id: str) -> None: ...
+
+    async def find_hotel_order(
+        self, *, offer_id: str, idempotency_key: str, order_id: str | None
+    ) -> PlacedOrder | None: ...

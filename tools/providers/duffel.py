@@ -58,6 +58,9 @@ CABINS = {cabin.value: cabin for cabin in Cabin}
 OFFER_GONE = {"offer_no_longer_available", "offer_expired"}
 """Duffel error codes (HTTP 422) saying an offer can no longer be bought."""
 ORDER_NOT_CREATED = "order_not_created"
+ORDER_PAGE_SIZE = 200  # the most "List orders" returns at once
+ORDER_PAGES = 25
+"""How far back an order is looked for by its key (Duffel's list has no filter for it)."""
 """Duffel's code (HTTP 502) guaranteeing the airline created no order and took no payment."""
 """A passenger as Passenger.kind names it."""
 PASSENGER_KINDS: dict[str, Kind] = {
@@ -150,10 +153,27 @@ class _OfferReply(_Vendor):
 class _Order(_Vendor):
     id: str = Field(min_length=1)
     booking_reference: str | None = Field(default=None, max_length=50)
+    cancelled_at: datetime | None = None
+    metadata: dict[str, Any] | None = None
+
+    def placed(self) -> PlacedOrder | None:
+        """The order as ours, or None once it was cancelled."""
+        if self.cancelled_at is not None:
+            return None
+        return PlacedOrder(order_id=self.id, provider_reference=self.booking_reference)
 
 
 class _OrderReply(_Vendor):
     data: _Order
+
+
+class _PageMeta(_Vendor):
+    after: str | None = None
+
+
+class _OrderList(_Vendor):
+    data: list[_Order]
+    meta: _PageMeta = Field(default_factory=_PageMeta)
 
 
 class _Cancellation(_Vendor):
@@ -358,6 +378,39 @@ class DuffelProvider:
             ) from exc
         log.info("Duffel order %s placed for offer %s", order.id, offer.id)
         return PlacedOrder(order_id=order.id, provider_reference=order.booking_reference)
+
+    async def find_flight_order(
+        self, *, offer_id: str, idempotency_key: str, order_id: str | None
+    ) -> PlacedOrder | None:
+        """Duffel's own record of an order: "Get a single order" when its id is known, else the
+        order whose `metadata` carries our key, read from "List orders" page by page."""
+        del offer_id  # Duffel's order does not say which offer it was made from
+        if order_id is not None:
+            try:
+                reply = await self._http.request_json(
+                    "GET",
+                    f"/air/orders/{quote(order_id, safe='')}",
+                    headers=self._headers,
+                    about="the order",
+                )
+            except NotFound:
+                return None
+            return _read(_OrderReply, reply, "order").data.placed()
+        params: dict[str, str | int] = {"limit": ORDER_PAGE_SIZE}
+        for _page in range(ORDER_PAGES):
+            reply = await self._http.request_json(
+                "GET", "/air/orders", params=params, headers=self._headers, about="the orders"
+            )
+            page = _read(_OrderList, reply, "order list")
+            for order in page.data:
+                if (order.metadata or {}).get("idempotency_key") == idempotency_key:
+                    return order.placed()
+            if page.meta.after is None:
+                return None
+            params["after"] = page.meta.after
+        raise ProviderError(
+            f"Duffel holds more than {ORDER_PAGES * ORDER_PAGE_SIZE} orders to look through"
+        )
 
     async def cancel_flight_order(self, order_id: str) -> None:
         """Cancel a Duffel order: create an order cancellation (a quote), then confirm it."""

@@ -19,6 +19,7 @@ class OfflineOrders:
     def __init__(self, flights: OfflineFlights, hotels: OfflineHotels) -> None:
         self._flights = flights
         self._hotels = hotels
+        self._books = flights.stock  # the vendor's one set of books: seats sold, rooms held
 
     async def reprice_flight(self, offer: FlightOffer) -> FlightOffer | None:
         if offer.search is None:
@@ -47,11 +48,11 @@ class OfflineOrders:
         """Take the offer's seats on every flight, or refuse as an airline does when they
         have gone since the search (OfferUnavailable, one sentence, nothing taken)."""
         del travellers, contact  # nothing to send anywhere
-        order_id = f"ord_{token(offer.id, idempotency_key)}"
+        order_id = order_id_of(offer.id, idempotency_key)
         seats = offer.passengers if offer.search is None else seats_taken(offer.search)
         capacities = {flight_key(s): capacity_of(s) for s in segments_of(offer)}
         try:
-            await self._flights.stock.take(order_id, capacities, seats)
+            await self._books.take(order_id, capacities, seats)
         except NotEnoughSeats as refusal:
             raise OfferUnavailable(sold_out(offer, refusal, seats)) from None
         return PlacedOrder(order_id=order_id)
@@ -65,13 +66,34 @@ class OfflineOrders:
         idempotency_key: str,
     ) -> PlacedOrder:
         del travellers, contact
-        return PlacedOrder(order_id=f"ord_{token(offer.id, idempotency_key)}")
+        order_id = order_id_of(offer.id, idempotency_key)
+        await self._books.reserve_room(order_id, offer.id)
+        return PlacedOrder(order_id=order_id)
 
     async def cancel_flight_order(self, order_id: str) -> None:
-        await self._flights.stock.release(order_id)
+        await self._books.release(order_id)
 
     async def cancel_hotel_order(self, order_id: str) -> None:
-        del order_id
+        await self._books.release_room(order_id)
+
+    async def find_flight_order(
+        self, *, offer_id: str, idempotency_key: str, order_id: str | None
+    ) -> PlacedOrder | None:
+        """The vendor's own order table, by the id the offer and the key make."""
+        order_id = order_id or order_id_of(offer_id, idempotency_key)
+        return PlacedOrder(order_id=order_id) if await self._books.holds(order_id) else None
+
+    async def find_hotel_order(
+        self, *, offer_id: str, idempotency_key: str, order_id: str | None
+    ) -> PlacedOrder | None:
+        order_id = order_id or order_id_of(offer_id, idempotency_key)
+        live = await self._books.holds_room(order_id)
+        return PlacedOrder(order_id=order_id) if live else None
+
+
+def order_id_of(offer_id: str, idempotency_key: str) -> str:
+    """The offline vendor's order id: the same offer ordered with the same key is one order."""
+    return f"ord_{token(offer_id, idempotency_key)}"
 
 
 def sold_out(offer: FlightOffer, refusal: NotEnoughSeats, seats: int) -> str:

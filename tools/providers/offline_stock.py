@@ -1,4 +1,5 @@
-"""The offline vendor's seat stock: each flight's capacity and the seats sold on it."""
+"""The offline vendor's books: each flight's capacity and the seats sold on it, and its orders
+(flight and hotel alike), which it can be asked about by id as a real vendor can."""
 
 from __future__ import annotations
 
@@ -65,6 +66,22 @@ class SeatStock(Protocol):
         """Give back the seats of `order_id`; releasing twice (or an unknown order) is a no-op."""
         ...
 
+    async def holds(self, order_id: str) -> bool:
+        """Whether `order_id` is a live (placed, not cancelled) flight order."""
+        ...
+
+    async def reserve_room(self, order_id: str, offer_id: str) -> None:
+        """Record a hotel order; again for a live one is a no-op, for a cancelled one reopens it."""
+        ...
+
+    async def release_room(self, order_id: str) -> None:
+        """Cancel a hotel order; twice (or an unknown order) is a no-op."""
+        ...
+
+    async def holds_room(self, order_id: str) -> bool:
+        """Whether `order_id` is a live hotel order."""
+        ...
+
 
 class MemorySeatStock:
     """A stock held by this process: the fake for unit tests and offline evaluations.
@@ -82,6 +99,7 @@ class MemorySeatStock:
         self._sold: dict[str, int] = {}
         self._orders: dict[str, tuple[tuple[str, ...], int]] = {}
         self._released: set[str] = set()
+        self._rooms: dict[str, bool] = {}  # order id -> live
 
     def _left(self, flight: str, capacity: int) -> int:
         return self._capacity.setdefault(flight, capacity) - self._sold.get(flight, 0)
@@ -111,6 +129,24 @@ class MemorySeatStock:
             for flight in flights:
                 self._sold[flight] -= seats
             self._released.add(order_id)
+
+    async def holds(self, order_id: str) -> bool:
+        with self._lock:
+            return order_id in self._orders and order_id not in self._released
+
+    async def reserve_room(self, order_id: str, offer_id: str) -> None:
+        del offer_id
+        with self._lock:
+            self._rooms[order_id] = True
+
+    async def release_room(self, order_id: str) -> None:
+        with self._lock:
+            if order_id in self._rooms:
+                self._rooms[order_id] = False
+
+    async def holds_room(self, order_id: str) -> bool:
+        with self._lock:
+            return self._rooms.get(order_id, False)
 
 
 class PostgresSeatStock:
@@ -229,3 +265,38 @@ class PostgresSeatStock:
                     "UPDATE offline_vendor.flight_seats SET sold = sold - %s WHERE flight = %s",
                     (seats, flight),
                 )
+
+    async def holds(self, order_id: str) -> bool:
+        async with self._transaction() as db:
+            cursor = await db.execute(
+                "SELECT 1 FROM offline_vendor.flight_orders"
+                " WHERE order_id = %s AND cancelled_at IS NULL",
+                (order_id,),
+            )
+            return await cursor.fetchone() is not None
+
+    async def reserve_room(self, order_id: str, offer_id: str) -> None:
+        async with self._transaction() as db:
+            await db.execute(
+                "INSERT INTO offline_vendor.hotel_orders AS o (order_id, offer_id) VALUES (%s, %s)"
+                " ON CONFLICT (order_id) DO UPDATE SET cancelled_at = NULL"
+                " WHERE o.cancelled_at IS NOT NULL",
+                (order_id, offer_id),
+            )
+
+    async def release_room(self, order_id: str) -> None:
+        async with self._transaction() as db:
+            await db.execute(
+                "UPDATE offline_vendor.hotel_orders SET cancelled_at = now()"
+                " WHERE order_id = %s AND cancelled_at IS NULL",
+                (order_id,),
+            )
+
+    async def holds_room(self, order_id: str) -> bool:
+        async with self._transaction() as db:
+            cursor = await db.execute(
+                "SELECT 1 FROM offline_vendor.hotel_orders"
+                " WHERE order_id = %s AND cancelled_at IS NULL",
+                (order_id,),
+            )
+            return await cursor.fetchone() is not None
