@@ -62,6 +62,7 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.load
 	$(BIN)/python -m bench.ingest
 	$(BIN)/python -m bench.datalayer
+	$(BIN)/python -m bench.booking
 
 bench-quick: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.cache --quick
@@ -70,6 +71,7 @@ bench-quick: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.load --quick
 	$(BIN)/python -m bench.ingest --quick
 	$(BIN)/python -m bench.datalayer --quick
+	$(BIN)/python -m bench.booking --quick
 
 clean:
 	rm -rf $(VENV) .uv .pytest_cache .mypy_cache .ruff_cache

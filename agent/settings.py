@@ -114,10 +114,11 @@ class Settings(BaseSettings):
     nothing), within their deadline."""
 
     booking_lease_seconds: float = Field(
-        default=120.0, gt=0, le=3600, validation_alias="TRAVELHUB_BOOKING_LEASE"
+        default=45.0, gt=0, le=3600, validation_alias="TRAVELHUB_BOOKING_LEASE"
     )
     """Seconds one step of a booking (a vendor call) may take before the reconciler may settle
-    it; keep it well above the provider timeout."""
+    it from the vendor's books; longer than TRAVELHUB_PROVIDER_BUDGET, and short enough that a
+    traveller confirming again after a crash hears the outcome within a turn."""
     reconcile_interval_seconds: float = Field(
         default=30.0, ge=0, validation_alias="TRAVELHUB_RECONCILE_INTERVAL"
     )
@@ -166,6 +167,16 @@ class Settings(BaseSettings):
             raise SettingsError(
                 f"TRAVELHUB_PROVIDER_BUDGET ({self.provider_budget_seconds:g} s) must be shorter"
                 f" than TURN_DEADLINE_SECONDS ({self.turn_deadline_seconds:g} s)."
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _vendor_answers_within_the_lease(self) -> Settings:
+        # Otherwise the reconciler could settle a booking whose order is still on its way.
+        if self.booking_lease_seconds <= self.provider_budget_seconds:
+            raise SettingsError(
+                f"TRAVELHUB_BOOKING_LEASE ({self.booking_lease_seconds:g} s) must be longer"
+                f" than TRAVELHUB_PROVIDER_BUDGET ({self.provider_budget_seconds:g} s)."
             )
         return self
 

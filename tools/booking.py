@@ -1,10 +1,11 @@
-"""Booking: re-validate the offers, then order them, each step stored before the vendor is called.
+"""Booking: offers claimed, re-validated and ordered, each step stored before the vendor is called.
 
-A booking is claimed (`pending`, holding the idempotency key, its items and the key of each
-vendor order) and marked `ordering` in transactions of their own, before the first order goes
-out; each vendor order id is stored as soon as it is known; the outcome is stored last. No
-database connection is held while a vendor answers, and a process killed at any instant leaves a
-booking the reconciler (tools/reconciler.py) can settle by asking the vendors.
+A booking is claimed (`pending`: the idempotency key, its items, the key of each vendor order)
+before anything is asked of a vendor; the offers are re-priced; `ordering` is stored before the
+first order goes out; each vendor order id is stored as soon as it is known (the last one with
+the outcome). Each step is a transaction of its own: no database connection is held while a
+vendor answers, and a process killed at any instant leaves a booking that the reconciler
+(tools/reconciler.py) settles by asking the vendors.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from tools.errors import (
     OfferUnavailable,
     PriceChanged,
     ProviderError,
+    TravelError,
 )
 from tools.offers import FlightOffer, HotelOffer, Offer
 from tools.orders import Contact, Passenger, PlacedOrder
@@ -44,9 +46,9 @@ from tools.providers.http import OutcomeUnknown
 from tools.reconciler import Reconciler
 
 log = logging.getLogger(__name__)
-LEASE = timedelta(minutes=2)
+LEASE = timedelta(seconds=45)
 """How long one step (a vendor call, with its retries) may take before the reconciler may
-settle the booking: well past any provider's timeout."""
+settle the booking: past any provider's budget (Settings.booking_lease_seconds)."""
 POLL_SECONDS = 0.1
 LET_GO_AFTER = timedelta(seconds=5)
 """When a booking is abandoned mid-way (its turn cancelled, its database lost), how soon the
@@ -137,18 +139,10 @@ class BookingService:
         """The confirmed booking, or BookingError with one sentence saying why not."""
         if customer.user_id is None:
             raise BookingError("A booking is made for a signed-in traveller.")
-        existing = await self._ledger.find(customer.tenant_id, request.idempotency_key)
-        if existing is not None:
-            return await self._answer_again(existing, request)
-        # Re-pricing leaves nothing at the vendor, so it comes before the claim: a price that
-        # moved is told to the traveller, not kept as a failed booking.
-        current = [await self._revalidate(offer) for offer in request.offers]
-        rows = [_row(customer.tenant_id, offer) for offer in current]
-        held = await self._ledger.claim(self._pending(request, customer), rows)
-        if held is None:  # the same confirmation, claimed by a concurrent request
-            existing = await self._ledger.find(customer.tenant_id, request.idempotency_key)
-            assert existing is not None  # a key once claimed is never released
-            return await self._answer_again(existing, request)
+        rows = [_row(customer.tenant_id, offer) for offer in request.offers]
+        claimed = await self._ledger.claim(self._pending(request, customer), rows)
+        if isinstance(claimed, Booking):  # this confirmation was given before
+            return await self._answer_again(claimed, request)
         plans = [
             PlannedOrder(
                 position=position,
@@ -162,7 +156,7 @@ class BookingService:
             for position, row in enumerate(rows)
         ]
         travellers = list(request.travellers) or [Passenger(given_name=request.contact.name)]
-        return await self._order(held, plans, current, travellers, request.contact)
+        return await self._order(claimed, plans, list(request.offers), travellers, request.contact)
 
     async def _order(
         self,
@@ -174,34 +168,41 @@ class BookingService:
     ) -> Booking:
         placed: list[tuple[PlannedOrder, PlacedOrder]] = []
         try:
+            current = [await self._revalidate(offer) for offer in offers]
             held = await self._ledger.begin_ordering(held)
-            for plan, offer in zip(plans, offers, strict=True):
+            for plan, offer in zip(plans, current, strict=True):
                 order = await self._place(offer, travellers, contact, plan.key)
                 placed.append((plan, order))
-                held = await self._ledger.record_order(held, plan, order)
+                if len(placed) < len(plans):  # the last one's id is stored with the outcome
+                    held = await self._ledger.record_order(held, plan, order)
             return await self._ledger.settle(
-                held, BookingStatus.CONFIRMED, orders=[order.order_id for _, order in placed]
+                held,
+                BookingStatus.CONFIRMED,
+                orders=[order.order_id for _, order in placed],
+                last=placed[-1],
             )
         except StepLost:
             return await self._after_takeover(held.booking, placed)
         except OutcomeUnknown as error:
             # The order may exist: those placed before it stay for the operator to match too.
-            await self._settle_or_follow(held, BookingStatus.NEEDS_REVIEW, error.message, placed)
-            raise outcome_unknown(error.message) from None
+            told = outcome_unknown(error.message)
+            await self._settle_or_follow(held, BookingStatus.NEEDS_REVIEW, error, told, placed)
+            raise told from None
         except (asyncio.CancelledError, SQLAlchemyError, OSError):
             await self._let_go(held)
             raise
-        except (ProviderError, OfferUnavailable) as error:
-            # OfferUnavailable: a vendor refusing at order time (sold out since the reprice).
+        except (ProviderError, BookingError) as error:
+            # A BookingError: the offer expired, sold out or re-priced before the order, or the
+            # vendor refused it at order time (sold out since the re-price).
             left = await self._cancel(placed)
             if left:
-                reason = f"{error.message.rstrip('.')}; orders {', '.join(left)} stayed open"
-                await self._settle_or_follow(held, BookingStatus.NEEDS_REVIEW, reason, placed)
-                raise outcome_unknown(error.message) from None
-            await self._settle_or_follow(held, BookingStatus.FAILED, error.message, placed)
-            if isinstance(error, OfferUnavailable):
-                raise
-            raise not_booked(error.message) from None
+                told = outcome_unknown(error.message)
+                why = ProviderError(f"{error.message.rstrip('.')}; {', '.join(left)} left open")
+                await self._settle_or_follow(held, BookingStatus.NEEDS_REVIEW, why, told, placed)
+                raise told from None
+            told = error if isinstance(error, BookingError) else not_booked(error.message)
+            await self._settle_or_follow(held, BookingStatus.FAILED, error, told, placed)
+            raise told from None
 
     async def _let_go(self, held: Held) -> None:
         try:
@@ -214,11 +215,14 @@ class BookingService:
         self,
         held: Held,
         target: BookingStatus,
-        reason: str,
+        why: TravelError,
+        told: TravelError,
         placed: list[tuple[PlannedOrder, PlacedOrder]],
     ) -> None:
+        """Store the outcome, with why (for an operator) and what the traveller was told (for
+        a repeated confirmation); or, if the reconciler took the booking, follow its outcome."""
         try:
-            await self._ledger.settle(held, target, reason=reason)
+            await self._ledger.settle(held, target, reason=why.message, answer=told.message)
         except StepLost:
             await self._after_takeover(held.booking, placed)
 
@@ -261,10 +265,13 @@ class BookingService:
     def _answer(booking: Booking) -> Booking:
         if booking.status in (BookingStatus.CONFIRMED, BookingStatus.CANCELLED):
             return booking
+        told = booking.attributes.get("answer")
         if booking.status is BookingStatus.FAILED:
-            raise not_booked(booking.failure_reason or "the provider refused it")
+            raise BookingError(told) if told else not_booked(booking.failure_reason or "refused")
         if booking.status is BookingStatus.NEEDS_REVIEW:
-            raise outcome_unknown(booking.failure_reason or "the provider did not answer")
+            raise (
+                BookingError(told) if told else outcome_unknown(booking.failure_reason or "unknown")
+            )
         raise BookingError(
             f"Booking {booking.booking_reference} is still being confirmed with the provider;"
             " it will show in your bookings as soon as it is."

@@ -30,6 +30,7 @@ from tools.references import new_reference
 
 REFERENCE_ATTEMPTS = 8
 TICK = timedelta(microseconds=1)
+BOOKINGS = Booking.__table__  # type: ignore[attr-defined]
 DUE = text("SELECT tenant_id, booking_id FROM bookings_to_settle(:due, :how_many)")
 
 
@@ -98,45 +99,46 @@ class BookingLedger:
 
     async def claim(
         self, booking: Booking, rows: Sequence[FlightBooking | HotelBooking]
-    ) -> Held | None:
-        """Store `booking` as pending with its items (one per row, in order), or None when its
-        idempotency key is already taken. A concurrent claim of the same key waits on the
-        unique index until this one commits, then gets None."""
+    ) -> Held | Booking:
+        """Store `booking` as pending with its items (one per row, in order), before anything
+        is asked of a vendor; or, when its idempotency key is taken, the booking that holds it.
+        A concurrent claim of the same key waits on the unique index until this one commits."""
+        booking.status = BookingStatus.PENDING
+        booking.settle_after = self._now() + self.lease
+        for _attempt in range(REFERENCE_ATTEMPTS):
+            booking.booking_reference = new_reference()
+            try:
+                return await self._claim(booking, rows)
+            except IntegrityError as error:
+                if "uq_bookings_booking_reference" not in str(error.orig):
+                    raise
+                # A reference collision (rolled back whole): draw another.
+        raise BookingError("I could not allocate a booking reference; please try again.")
+
+    async def _claim(
+        self, booking: Booking, rows: Sequence[FlightBooking | HotelBooking]
+    ) -> Held | Booking:
         async with UnitOfWork(self._sessions, tenant_id=booking.tenant_id) as uow:
             session = uow.session
-            booking.status = BookingStatus.PENDING
-            booking.settle_after = self._now() + self.lease
-            for _attempt in range(REFERENCE_ATTEMPTS):
-                booking.booking_reference = new_reference()
-                try:
-                    async with session.begin_nested():
-                        claimed = await _insert_unless_claimed(session, booking)
-                except IntegrityError as error:
-                    if "uq_bookings_booking_reference" in str(error.orig):
-                        continue  # a reference collision: draw another
-                    raise
-                break
-            else:
-                raise BookingError("I could not allocate a booking reference; please try again.")
+            claimed = await _insert_unless_claimed(session, booking)
             if claimed is None:
-                return None
-            for position, row in enumerate(rows):
-                session.add(row)
-                await session.flush()
-                flight = isinstance(row, FlightBooking)
-                session.add(
-                    BookingItem(
-                        tenant_id=booking.tenant_id,
-                        booking_id=booking.id,
-                        item_type=ItemType.FLIGHT if flight else ItemType.HOTEL,
-                        flight_booking_id=row.id if flight else None,
-                        hotel_booking_id=None if flight else row.id,
-                        position=position,
-                        amount=row.amount,
-                        currency=row.currency,
-                    )
+                taken = select(Booking).where(Booking.idempotency_key == booking.idempotency_key)
+                return (await session.exec(taken)).one()
+            session.add_all(rows)
+            await session.flush()  # the rows first: the items point at them
+            session.add_all(
+                BookingItem(
+                    tenant_id=booking.tenant_id,
+                    booking_id=booking.id,
+                    item_type=ItemType.FLIGHT if isinstance(row, FlightBooking) else ItemType.HOTEL,
+                    flight_booking_id=row.id if isinstance(row, FlightBooking) else None,
+                    hotel_booking_id=row.id if isinstance(row, HotelBooking) else None,
+                    position=position,
+                    amount=row.amount,
+                    currency=row.currency,
                 )
-            await session.flush()
+                for position, row in enumerate(rows)
+            )
             _event(session, claimed, BookingStatus.PENDING)
             await session.flush()
             await uow.commit()
@@ -148,14 +150,7 @@ class BookingLedger:
 
     async def record_order(self, held: Held, planned: PlannedOrder, placed: PlacedOrder) -> Held:
         """Keep the vendor's order id the moment it is known."""
-        table = FlightBooking if planned.kind is ItemType.FLIGHT else HotelBooking
-        return await self._step(
-            held,
-            {},
-            also=update(table)
-            .where(col(table.id) == planned.row_id)
-            .values(provider_order_id=placed.order_id),
-        )
+        return await self._step(held, {}, also=_order_id_of(planned, placed))
 
     async def let_go(self, held: Held, *, after: timedelta) -> None:
         """Let the reconciler take the booking `after` from now (not a whole lease): its mover
@@ -171,26 +166,32 @@ class BookingLedger:
         target: BookingStatus,
         *,
         reason: str | None = None,
+        answer: str | None = None,
         orders: Sequence[str] = (),
+        last: tuple[PlannedOrder, PlacedOrder] | None = None,
         settled_by: str = "booking",
     ) -> Booking:
-        """The booking's outcome: confirmed (with `orders`, the vendor's ids), failed or
-        needs_review (with `reason`). Raises StepLost if someone else moved it first."""
+        """The booking's outcome: confirmed (with `orders`, the vendor's ids; `last`, an order
+        whose id is stored with it), failed or needs_review (with `reason`, and `answer`, the
+        sentence the traveller was given). Raises StepLost if someone else moved it first."""
         check_transition(held.booking.status, target)
         values: dict[str, Any] = {"status": target, "settle_after": None}
         if target is BookingStatus.CONFIRMED:
             values |= {"confirmed_at": self._now(), "provider_order_id": ",".join(orders)[:255]}
         if reason is not None:
             values["failure_reason"] = reason[:500]
+        if answer is not None:
+            values["attributes"] = {**held.booking.attributes, "answer": answer}
         async with UnitOfWork(self._sessions, tenant_id=held.booking.tenant_id) as uow:
             moved = await _conditional(uow.session, held, values)
             if moved is None:
                 raise StepLost
+            if last is not None:
+                await (await uow.session.connection()).execute(_order_id_of(*last))
+            booking = Booking(**moved)
             extra = {"reason": reason} if reason else {}
             if settled_by != "booking":
                 extra["settled_by"] = settled_by
-            booking = await uow.session.get(Booking, held.booking.id, populate_existing=True)
-            assert booking is not None  # the update above just found it
             _event(uow.session, booking, target, **extra)
             await uow.session.flush()
             await uow.commit()
@@ -201,23 +202,22 @@ class BookingLedger:
         still within its lease (or another reconciler got there first)."""
         now = self._now()
         statement = (
-            update(Booking)
+            update(BOOKINGS)
             .where(
-                col(Booking.id) == booking_id,
-                col(Booking.status).in_([s.value for s in UNSETTLED]),
-                col(Booking.settle_after) <= now,
+                BOOKINGS.c.id == booking_id,
+                BOOKINGS.c.status.in_([s.value for s in UNSETTLED]),
+                BOOKINGS.c.settle_after <= now,
             )
             .values(settle_after=_renewed(now + self.lease))
-            .returning(col(Booking.settle_after))
+            .returning(*BOOKINGS.c)
         )
         async with UnitOfWork(self._sessions, tenant_id=tenant_id) as uow:
-            token = (await (await uow.session.connection()).execute(statement)).scalar()
-            if token is None:
-                return None
-            booking = await uow.session.get(Booking, booking_id, populate_existing=True)
+            row = (await (await uow.session.connection()).execute(statement)).first()
             await uow.commit()
-        assert booking is not None
-        return Held(booking, token)
+        if row is None:
+            return None
+        booking = Booking(**row._mapping)
+        return Held(booking, _token(booking))
 
     async def orders(self, booking: Booking) -> list[PlannedOrder]:
         """The vendor orders `booking` makes, in order, with the ids of those placed."""
@@ -269,12 +269,13 @@ class BookingLedger:
             ),
         }
         async with UnitOfWork(self._sessions, tenant_id=held.booking.tenant_id) as uow:
-            token = await _conditional(uow.session, held, values)
-            if token is None:
+            moved = await _conditional(uow.session, held, values)
+            if moved is None:
                 raise StepLost
             if also is not None:
                 await (await uow.session.connection()).execute(also)
             await uow.commit()
+        token = moved["settle_after"]
         if target is not None:
             held.booking.status = target  # the mover's own detached copy
         return Held(held.booking, token)
@@ -282,18 +283,26 @@ class BookingLedger:
 
 async def _conditional(
     session: AsyncSession, held: Held, values: dict[str, Any]
-) -> datetime | None:
-    """Apply `values` if the booking is as `held` left it; its new token (or None: it is not)."""
+) -> dict[str, Any] | None:
+    """Apply `values` if the booking is as `held` left it: the row as it is now (or None)."""
     statement = (
-        update(Booking)
-        .where(col(Booking.id) == held.booking.id, col(Booking.settle_after) == held.token)
+        update(BOOKINGS)
+        .where(BOOKINGS.c.id == held.booking.id, BOOKINGS.c.settle_after == held.token)
         .values(**values)
-        .returning(col(Booking.settle_after), col(Booking.id))
+        .returning(*BOOKINGS.c)
     )
     row = (await (await session.connection()).execute(statement)).first()
-    if row is None:
-        return None
-    return row[0] if row[0] is not None else held.token
+    return None if row is None else dict(row._mapping)
+
+
+def _order_id_of(planned: PlannedOrder, placed: PlacedOrder) -> Any:
+    """The UPDATE that stores a vendor's order id on the flight or hotel row it is for."""
+    table = FlightBooking if planned.kind is ItemType.FLIGHT else HotelBooking
+    return (
+        update(table)
+        .where(col(table.id) == planned.row_id)
+        .values(provider_order_id=placed.order_id)
+    )
 
 
 def _renewed(deadline: datetime) -> Any:
@@ -328,14 +337,11 @@ def _event(session: AsyncSession, booking: Booking, status: BookingStatus, **ext
 async def _insert_unless_claimed(session: AsyncSession, booking: Booking) -> Booking | None:
     """INSERT ... ON CONFLICT (tenant_id, idempotency_key) DO NOTHING; the stored row or None."""
     values = booking.model_dump(exclude={"created_at", "updated_at"})
-    table = Booking.__table__  # type: ignore[attr-defined]
     statement = (
-        insert(table)
+        insert(BOOKINGS)
         .values(**values)
         .on_conflict_do_nothing(index_elements=["tenant_id", "idempotency_key"])
-        .returning(table.c.id)
+        .returning(*BOOKINGS.c)
     )
     inserted = (await (await session.connection()).execute(statement)).first()
-    if inserted is None:
-        return None
-    return await session.get(Booking, inserted[0])
+    return None if inserted is None else Booking(**inserted._mapping)

@@ -47,14 +47,13 @@ AMELIA = Passenger(given_name="Amelia", family_name="Earhart", born_on=date(1987
 CONTACT = Contact(name="Amelia Earhart", email="amelia@example.com", phone="+44 20 8016 0508")
 
 
-def points(repricings: int, orders: int) -> list[CrashPoint]:
-    """Every await point of the confirm path, in order, each before and after."""
-    commits = 2 + orders + 1  # pending, ordering, each order's id, the outcome
-    path = [("reprice", n) for n in range(1, repricings + 1)]
-    path += [("commit", 1), ("commit", 2)]
+def points(orders: int) -> list[CrashPoint]:
+    """Every await point of the confirm path, in order, each before and after: the claim
+    (pending), each re-price, `ordering`, each vendor order with its id stored after it (the
+    last one's with the outcome)."""
+    path = [("commit", 1)] + [("reprice", n) for n in range(1, orders + 1)] + [("commit", 2)]
     for n in range(1, orders + 1):
         path += [("order", n), ("commit", 2 + n)]
-    path.append(("commit", commits))
     return [CrashPoint(what, nth, when) for what, nth in path for when in ("before", "after")]
 
 
@@ -73,20 +72,17 @@ class Scenario:
             return f"re-price of offer {nth}" if orders > 1 else "re-price"
         if what == "order":
             return f"vendor order {nth}" if orders > 1 else "vendor order"
-        stored = {1: "pending", 2: "ordering"}.get(nth) or (
-            "the outcome" if nth == orders + 3 else f"order {nth - 2}'s id" if orders > 1
-            else "the order's id"
-        )  # fmt: skip
-        return f"commit of {stored}"
+        stored = {1: "pending", 2: "ordering", orders + 2: "the outcome"}.get(nth)
+        return f"commit of {stored or f'order {nth - 2} id'}"
 
     def __str__(self) -> str:
         return f"{self.vendor} {self.shape}, {self.point.when} {self.step}"
 
 
 SCENARIOS = (
-    [Scenario("offline", "flight", p) for p in points(1, 1)]
-    + [Scenario("offline", "flight+hotel", p) for p in points(2, 2)]
-    + [Scenario("duffel", "flight", p) for p in points(1, 1)]
+    [Scenario("offline", "flight", p) for p in points(1)]
+    + [Scenario("offline", "flight+hotel", p) for p in points(2)]
+    + [Scenario("duffel", "flight", p) for p in points(1)]
 )
 
 

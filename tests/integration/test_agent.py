@@ -208,7 +208,9 @@ class Killed(BaseException):
 async def test_a_booking_cut_short_is_told_when_the_traveller_comes_back(
     database: str, runtime_database: str, owner: Any
 ) -> None:
-    async with stack(database, runtime_database, TRAVELHUB_BOOKING_LEASE=1) as services:
+    async with stack(
+        database, runtime_database, TRAVELHUB_BOOKING_LEASE=1, TRAVELHUB_PROVIDER_BUDGET=0.5
+    ) as services:
         ada = await traveller(services)
         thread = (
             await services.conversations.turn(ada, "Flights from Paris to Rome in 3 weeks")

@@ -217,7 +217,10 @@ async def test_a_moved_price_is_reported_and_not_booked(
         f"The price of the flight LHR-LIS on 15 Jan moved from {old} EUR to {new} EUR;"
         " I have not booked it. Shall I book it at the new price?"
     )
-    assert counts(owner)["bookings"] == 0
+    # The confirmation was claimed before the vendor was asked: it stays, failed, with why.
+    assert owner.execute("SELECT status, failure_reason FROM bookings").fetchall() == [
+        ("failed", caught.value.message)
+    ]
     assert world.desk.orders == 0
 
 
@@ -225,8 +228,12 @@ async def test_an_expired_offer_is_not_booked(world: World, ada: Customer, owner
     offer = await world.flight()
     world.clock.now = offer.expires_at + timedelta(seconds=1)
     with pytest.raises(OfferExpired, match="expired at 09:30 UTC; I have not booked it"):
-        await world.bookings.book(request(offer), customer=ada)
-    assert counts(owner)["bookings"] == 0
+        await world.bookings.book(request(offer, key="expired-offer"), customer=ada)
+    assert owner.execute("SELECT status FROM bookings").fetchall() == [("failed",)]
+    assert world.desk.orders == 0
+    # The same confirmation again gets the same answer, word for word.
+    with pytest.raises(BookingError, match="expired at 09:30 UTC; I have not booked it"):
+        await world.bookings.book(request(offer, key="expired-offer"), customer=ada)
 
 
 async def test_a_withdrawn_offer_is_not_booked(world: World, ada: Customer) -> None:

@@ -48,3 +48,10 @@ def test_production_starts_with_its_secrets() -> None:
         TRAVELHUB_TOKEN_KEYS="k" * 44,
     )
     assert settings.environment == "production"
+
+
+def test_a_booking_lease_shorter_than_a_vendor_call_is_refused() -> None:
+    # The reconciler would settle bookings whose order is still on its way to the vendor.
+    with pytest.raises(ValidationError, match=r"TRAVELHUB_BOOKING_LEASE \(15 s\) must be longer"):
+        Settings(TRAVELHUB_BOOKING_LEASE=15, TRAVELHUB_PROVIDER_BUDGET=20)
+    assert Settings().booking_lease_seconds > Settings().provider_budget_seconds
