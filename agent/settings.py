@@ -8,6 +8,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from tools.booking import LEASE
+
 
 class SettingsError(ValueError):
     """A setting is missing or unsafe; the message is one sentence for the operator."""
@@ -114,7 +116,7 @@ class Settings(BaseSettings):
     nothing), within their deadline."""
 
     booking_lease_seconds: float = Field(
-        default=45.0, gt=0, le=3600, validation_alias="TRAVELHUB_BOOKING_LEASE"
+        default=LEASE.total_seconds(), gt=0, le=3600, validation_alias="TRAVELHUB_BOOKING_LEASE"
     )
     """Seconds one step of a booking (a vendor call) may take before the reconciler may settle
     it from the vendor's books; longer than TRAVELHUB_PROVIDER_BUDGET, and short enough that a

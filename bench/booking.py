@@ -107,9 +107,8 @@ async def run(travellers: int) -> dict[str, Any]:
         engine = create_app_engine(runtime, pool_size=POOL_SIZE)
         sessions = tenant_sessionmaker(engine)
         places = gazetteer()
-        vendor = SlowVendor(
-            OfflineFlights(places, now=lambda: NOW), OfflineHotels(places, now=lambda: NOW)
-        )
+        flights = OfflineFlights(places, now=lambda: NOW)
+        vendor = SlowVendor(flights, OfflineHotels(places, now=lambda: NOW))
         service = BookingService(
             sessions=sessions,
             flight_orders={"offline": vendor},
@@ -119,7 +118,7 @@ async def run(travellers: int) -> dict[str, Any]:
         tenant = await resolve_tenant(sessions, "default")
         customers = [await _traveller(engine, tenant, n) for n in range(travellers)]
         query = _query(date.today() + timedelta(days=40))
-        offer = (await vendor._flights.search_flights(query))[0]
+        offer = (await flights.search_flights(query))[0]
         offer = offer.model_copy(update={"search": query})
         await _warm(engine)  # a running app's pool is open already
         pool.take()

@@ -26,9 +26,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.ids import new_id
 from db.models import Booking, FlightBooking, HotelBooking
-from db.models.enums import BookingStatus, ItemType
-from tools.booking_ledger import BookingLedger, Held, PlannedOrder, StepLost, order_key
-from tools.booking_status import UNSETTLED
+from db.models.enums import BookingStatus
+from tools.booking_ledger import BookingLedger, Held, PlannedOrder, StepLost, plan
+from tools.booking_status import UNSETTLED, not_booked, outcome_unknown
 from tools.cache_key import canonical_json
 from tools.errors import (
     BookingError,
@@ -37,23 +37,23 @@ from tools.errors import (
     OfferUnavailable,
     PriceChanged,
     ProviderError,
-    TravelError,
 )
 from tools.offers import FlightOffer, HotelOffer, Offer
 from tools.orders import Contact, Passenger, PlacedOrder
 from tools.providers.base import FlightOrders, HotelOrders
 from tools.providers.http import OutcomeUnknown
 from tools.reconciler import Reconciler
+from tools.vendor_orders import VendorOrders
 
 log = logging.getLogger(__name__)
 LEASE = timedelta(seconds=45)
 """How long one step (a vendor call, with its retries) may take before the reconciler may
 settle the booking: past any provider's budget (Settings.booking_lease_seconds)."""
 POLL_SECONDS = 0.1
-LET_GO_AFTER = timedelta(seconds=5)
-"""When a booking is abandoned mid-way (its turn cancelled, its database lost), how soon the
-reconciler may settle it: long enough for an order already sent to have reached the vendor."""
 """How often a repeated confirmation looks again at a booking still being made."""
+LET_GO_AFTER = timedelta(seconds=5)
+"""How soon the reconciler may settle a booking abandoned between vendor calls (its turn
+cancelled, its database lost); one abandoned during an order keeps its whole lease."""
 
 
 @dataclass(frozen=True)
@@ -94,23 +94,6 @@ def describe(offer: Offer) -> str:
     return f"{offer.name} from {offer.check_in:%d %b}"
 
 
-def not_booked(reason: str) -> BookingError:
-    return BookingError(
-        f"The booking did not go through ({reason.rstrip('.')}); nothing was booked and"
-        " nothing charged. You can safely try again."
-    )
-
-
-def outcome_unknown(reason: str) -> BookingError:
-    # The provider may have taken the order: never say "nothing was booked", never invite a
-    # retry that could book twice.
-    return BookingError(
-        f"I could not confirm the booking ({reason.rstrip('.')}); it may have gone through"
-        " with the provider. Please do not book again yet: our team will check it and contact"
-        " you."
-    )
-
-
 class BookingService:
     """Books offers for a customer: exactly once per idempotency key, never half-written."""
 
@@ -123,13 +106,10 @@ class BookingService:
         now: Callable[[], datetime],
         lease: timedelta = LEASE,
     ) -> None:
-        self._flight_orders = flight_orders
-        self._hotel_orders = hotel_orders
+        self._vendors = VendorOrders(flight_orders, hotel_orders)
         self._now = now
         self._ledger = BookingLedger(sessions, now=now, lease=lease)
-        self.reconciler = Reconciler(
-            self._ledger, flight_orders=flight_orders, hotel_orders=hotel_orders
-        )
+        self.reconciler = Reconciler(self._ledger, self._vendors)
 
     async def claimed(self, idempotency_key: str, *, customer: Customer) -> bool:
         """Whether a booking was already claimed under this key (a confirmation given before)."""
@@ -143,20 +123,9 @@ class BookingService:
         claimed = await self._ledger.claim(self._pending(request, customer), rows)
         if isinstance(claimed, Booking):  # this confirmation was given before
             return await self._answer_again(claimed, request)
-        plans = [
-            PlannedOrder(
-                position=position,
-                kind=ItemType.FLIGHT if isinstance(row, FlightBooking) else ItemType.HOTEL,
-                provider=row.provider,
-                offer_id=row.offer_id,
-                key=order_key(request.idempotency_key, position),
-                order_id=None,
-                row_id=row.id,
-            )
-            for position, row in enumerate(rows)
-        ]
-        travellers = list(request.travellers) or [Passenger(given_name=request.contact.name)]
-        return await self._order(claimed, plans, list(request.offers), travellers, request.contact)
+        plans = plan(request.idempotency_key, rows)
+        offers = list(request.offers)
+        return await self._order(claimed, plans, offers, travellers_of(request), request.contact)
 
     async def _order(
         self,
@@ -167,14 +136,17 @@ class BookingService:
         contact: Contact,
     ) -> Booking:
         placed: list[tuple[PlannedOrder, PlacedOrder]] = []
+        sending = False  # an order on its way: the vendor may take it whatever happens here
         try:
             current = [await self._revalidate(offer) for offer in offers]
             held = await self._ledger.begin_ordering(held)
-            for plan, offer in zip(plans, current, strict=True):
-                order = await self._place(offer, travellers, contact, plan.key)
-                placed.append((plan, order))
+            for order_plan, offer in zip(plans, current, strict=True):
+                sending = True
+                order = await self._vendors.place(offer, travellers, contact, order_plan.key)
+                sending = False
+                placed.append((order_plan, order))
                 if len(placed) < len(plans):  # the last one's id is stored with the outcome
-                    held = await self._ledger.record_order(held, plan, order)
+                    held = await self._ledger.record_order(held, order_plan, order)
             return await self._ledger.settle(
                 held,
                 BookingStatus.CONFIRMED,
@@ -185,24 +157,28 @@ class BookingService:
             return await self._after_takeover(held.booking, placed)
         except OutcomeUnknown as error:
             # The order may exist: those placed before it stay for the operator to match too.
-            told = outcome_unknown(error.message)
-            await self._settle_or_follow(held, BookingStatus.NEEDS_REVIEW, error, told, placed)
-            raise told from None
-        except (asyncio.CancelledError, SQLAlchemyError, OSError):
-            await self._let_go(held)
-            raise
+            return await self._conclude(
+                held, BookingStatus.NEEDS_REVIEW, error.message, outcome_unknown(error.message),
+                placed,
+            )  # fmt: skip
         except (ProviderError, BookingError) as error:
             # A BookingError: the offer expired, sold out or re-priced before the order, or the
             # vendor refused it at order time (sold out since the re-price).
-            left = await self._cancel(placed)
+            if placed:
+                held = await self._ledger.renew(held)  # the cancels are vendor calls too
+            left = await self._vendors.cancel_all(placed)
             if left:
+                why = f"{error.message.rstrip('.')}; orders {', '.join(left)} stayed open"
                 told = outcome_unknown(error.message)
-                why = ProviderError(f"{error.message.rstrip('.')}; {', '.join(left)} left open")
-                await self._settle_or_follow(held, BookingStatus.NEEDS_REVIEW, why, told, placed)
-                raise told from None
+                return await self._conclude(held, BookingStatus.NEEDS_REVIEW, why, told, placed)
             told = error if isinstance(error, BookingError) else not_booked(error.message)
-            await self._settle_or_follow(held, BookingStatus.FAILED, error, told, placed)
-            raise told from None
+            return await self._conclude(held, BookingStatus.FAILED, error.message, told, placed)
+        except (asyncio.CancelledError, Exception):
+            # Cut short (the turn's deadline, the database lost, a bug): nobody is at it now.
+            # An order on its way keeps the whole lease, so the vendor has time to take it.
+            if not sending:
+                await self._let_go(held)
+            raise
 
     async def _let_go(self, held: Held) -> None:
         try:
@@ -211,20 +187,22 @@ class BookingService:
             # Unreachable: the booking's lease runs out by itself.
             log.warning("booking %s left for the reconciler", held.booking.booking_reference)
 
-    async def _settle_or_follow(
+    async def _conclude(
         self,
         held: Held,
         target: BookingStatus,
-        why: TravelError,
-        told: TravelError,
+        why: str,
+        told: BookingError,
         placed: list[tuple[PlannedOrder, PlacedOrder]],
-    ) -> None:
-        """Store the outcome, with why (for an operator) and what the traveller was told (for
-        a repeated confirmation); or, if the reconciler took the booking, follow its outcome."""
+    ) -> Booking:
+        """Store a failed or doubtful outcome, with why (for an operator) and what the
+        traveller is told (for a repeated confirmation), then tell it; or, if the reconciler
+        took the booking meanwhile, follow its outcome."""
         try:
-            await self._ledger.settle(held, target, reason=why.message, answer=told.message)
+            await self._ledger.settle(held, target, reason=why, answer=told.message)
         except StepLost:
-            await self._after_takeover(held.booking, placed)
+            return await self._after_takeover(held.booking, placed)
+        raise told
 
     async def _after_takeover(
         self, booking: Booking, placed: list[tuple[PlannedOrder, PlacedOrder]]
@@ -233,10 +211,13 @@ class BookingService:
         its lease): take its outcome, and cancel what it did not count."""
         log.warning("booking %s was settled by the reconciler mid-way", booking.booking_reference)
         settled = await self._wait_for_outcome(booking)
-        if settled.status is BookingStatus.CONFIRMED:
-            return settled
-        if settled.status is BookingStatus.FAILED:
-            await self._cancel(placed)
+        if settled.status is BookingStatus.FAILED and placed:
+            left = await self._vendors.cancel_all(placed)
+            if left:  # an order the reconciler never saw, and the vendor will not cancel
+                why = f"orders {', '.join(left)} were placed after it failed and stayed open"
+                told = outcome_unknown("the provider took an order late")
+                await self._ledger.flag(settled, why, answer=told.message)
+                raise told
         return self._answer(settled)
 
     async def _answer_again(self, existing: Booking, request: BookingRequest) -> Booking:
@@ -263,8 +244,13 @@ class BookingService:
 
     @staticmethod
     def _answer(booking: Booking) -> Booking:
-        if booking.status in (BookingStatus.CONFIRMED, BookingStatus.CANCELLED):
+        if booking.status is BookingStatus.CONFIRMED:
             return booking
+        if booking.status is BookingStatus.CANCELLED:
+            raise BookingError(
+                f"This confirmation made booking {booking.booking_reference}, which has since"
+                " been cancelled."
+            )
         told = booking.attributes.get("answer")
         if booking.status is BookingStatus.FAILED:
             raise BookingError(told) if told else not_booked(booking.failure_reason or "refused")
@@ -283,7 +269,6 @@ class BookingService:
             raise BookingError(
                 "These offers are priced in different currencies; book them one at a time."
             )
-        travellers = list(request.travellers) or [Passenger(given_name=request.contact.name)]
         return Booking(
             id=new_id(),
             tenant_id=customer.tenant_id,
@@ -296,15 +281,14 @@ class BookingService:
             contact_name=request.contact.name,
             contact_email=str(request.contact.email),
             contact_phone=request.contact.phone,
-            travellers=[t.model_dump(mode="json") for t in travellers],
+            travellers=[t.model_dump(mode="json") for t in travellers_of(request)],
             idempotency_key=request.idempotency_key,
             request_fingerprint=request.fingerprint(),
             provider=request.offers[0].provider,
         )
 
     async def _revalidate(self, offer: Offer) -> Offer:
-        desk = self._flight_orders if isinstance(offer, FlightOffer) else self._hotel_orders
-        if offer.provider not in desk:
+        if not self._vendors.sells(offer):
             raise BookingError(
                 f"Booking {describe(offer)} through {offer.provider} is not available yet."
             )
@@ -313,11 +297,7 @@ class BookingService:
                 f"The offer for {describe(offer)} expired at {offer.expires_at:%H:%M %Z}; I have"
                 " not booked it. Search again for current prices."
             )
-        current: Offer | None
-        if isinstance(offer, FlightOffer):
-            current = await self._flight_orders[offer.provider].reprice_flight(offer)
-        else:
-            current = await self._hotel_orders[offer.provider].reprice_hotel(offer)
+        current = await self._vendors.reprice(offer)
         if current is None:
             what = describe(offer)  # str.capitalize() would lower-case "LHR" and "Jan"
             raise OfferUnavailable(
@@ -334,30 +314,10 @@ class BookingService:
             )
         return current
 
-    async def _place(
-        self, offer: Offer, travellers: list[Passenger], contact: Contact, key: str
-    ) -> PlacedOrder:
-        if isinstance(offer, FlightOffer):
-            return await self._flight_orders[offer.provider].order_flight(
-                offer, travellers=travellers, contact=contact, idempotency_key=key
-            )
-        return await self._hotel_orders[offer.provider].order_hotel(
-            offer, travellers=travellers, contact=contact, idempotency_key=key
-        )
 
-    async def _cancel(self, placed: list[tuple[PlannedOrder, PlacedOrder]]) -> list[str]:
-        """Cancel orders already placed; the ids of those the vendor would not cancel."""
-        left: list[str] = []
-        for plan, order in placed:
-            try:
-                if plan.kind is ItemType.FLIGHT:
-                    await self._flight_orders[plan.provider].cancel_flight_order(order.order_id)
-                else:
-                    await self._hotel_orders[plan.provider].cancel_hotel_order(order.order_id)
-            except ProviderError:
-                log.exception("order %s left open after a failed booking", order.order_id)
-                left.append(order.order_id)
-        return left
+def travellers_of(request: BookingRequest) -> list[Passenger]:
+    """Who travels: those named, or else the contact alone."""
+    return list(request.travellers) or [Passenger(given_name=request.contact.name)]
 
 
 def _row(tenant_id: uuid.UUID, offer: Offer) -> FlightBooking | HotelBooking:

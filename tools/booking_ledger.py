@@ -54,6 +54,22 @@ class PlannedOrder:
     """The flight_bookings or hotel_bookings row it fills."""
 
 
+def plan(idempotency_key: str, rows: Sequence[FlightBooking | HotelBooking]) -> list[PlannedOrder]:
+    """The vendor orders a booking of `rows` (in order) makes, none placed yet."""
+    return [
+        PlannedOrder(
+            position=position,
+            kind=ItemType.FLIGHT if isinstance(row, FlightBooking) else ItemType.HOTEL,
+            provider=row.provider,
+            offer_id=row.offer_id,
+            key=order_key(idempotency_key, position),
+            order_id=row.provider_order_id,
+            row_id=row.id,
+        )
+        for position, row in enumerate(rows)
+    ]
+
+
 @dataclass(frozen=True)
 class Held:
     """A booking as its current mover last wrote it, with the token its next step must match."""
@@ -130,19 +146,23 @@ class BookingLedger:
                 BookingItem(
                     tenant_id=booking.tenant_id,
                     booking_id=booking.id,
-                    item_type=ItemType.FLIGHT if isinstance(row, FlightBooking) else ItemType.HOTEL,
-                    flight_booking_id=row.id if isinstance(row, FlightBooking) else None,
-                    hotel_booking_id=row.id if isinstance(row, HotelBooking) else None,
-                    position=position,
+                    item_type=order.kind,
+                    flight_booking_id=row.id if order.kind is ItemType.FLIGHT else None,
+                    hotel_booking_id=row.id if order.kind is ItemType.HOTEL else None,
+                    position=order.position,
                     amount=row.amount,
                     currency=row.currency,
                 )
-                for position, row in enumerate(rows)
+                for order, row in zip(plan(booking.idempotency_key or "", rows), rows, strict=True)
             )
             _event(session, claimed, BookingStatus.PENDING)
             await session.flush()
             await uow.commit()
         return Held(claimed, _token(claimed))
+
+    async def renew(self, held: Held) -> Held:
+        """A new lease, before more vendor calls than the last one covered."""
+        return await self._step(held, {})
 
     async def begin_ordering(self, held: Held) -> Held:
         """pending -> ordering, committed before the first order goes to a vendor."""
@@ -197,6 +217,30 @@ class BookingLedger:
             await uow.commit()
         return booking
 
+    async def flag(self, booking: Booking, reason: str, *, answer: str) -> None:
+        """failed -> needs_review: an order turned up after the booking failed and its vendor
+        would not cancel it. Not fenced: a failed booking has no mover left to race."""
+        check_transition(booking.status, BookingStatus.NEEDS_REVIEW)
+        values = {
+            "status": BookingStatus.NEEDS_REVIEW,
+            "failure_reason": reason[:500],
+            "attributes": {**booking.attributes, "answer": answer},
+        }
+        statement = (
+            update(BOOKINGS)
+            .where(BOOKINGS.c.id == booking.id, BOOKINGS.c.status == BookingStatus.FAILED.value)
+            .values(**values)
+            .returning(*BOOKINGS.c)
+        )
+        async with UnitOfWork(self._sessions, tenant_id=booking.tenant_id) as uow:
+            row = (await (await uow.session.connection()).execute(statement)).first()
+            if row is not None:
+                _event(
+                    uow.session, Booking(**row._mapping), BookingStatus.NEEDS_REVIEW, reason=reason
+                )
+                await uow.session.flush()
+                await uow.commit()
+
     async def take_over(self, tenant_id: uuid.UUID, booking_id: uuid.UUID) -> Held | None:
         """Hold an unsettled booking whose time is up, or None if it is settled or its mover is
         still within its lease (or another reconciler got there first)."""
@@ -221,8 +265,9 @@ class BookingLedger:
 
     async def orders(self, booking: Booking) -> list[PlannedOrder]:
         """The vendor orders `booking` makes, in order, with the ids of those placed."""
+        assert booking.idempotency_key is not None  # every booking of this life cycle has one
         async with UnitOfWork(self._sessions, tenant_id=booking.tenant_id) as uow:
-            rows = (
+            found = (
                 await uow.session.exec(
                     select(BookingItem, FlightBooking, HotelBooking)
                     .where(BookingItem.booking_id == booking.id)
@@ -233,22 +278,9 @@ class BookingLedger:
                     .order_by(col(BookingItem.position))
                 )
             ).all()
-        planned = []
-        for item, flight, hotel in rows:
-            row = flight if flight is not None else hotel
-            assert row is not None  # every item is a flight or a hotel (a CHECK says so)
-            planned.append(
-                PlannedOrder(
-                    position=item.position,
-                    kind=item.item_type,
-                    provider=row.provider,
-                    offer_id=row.offer_id,
-                    key=order_key(booking.idempotency_key or str(booking.id), item.position),
-                    order_id=row.provider_order_id,
-                    row_id=row.id,
-                )
-            )
-        return planned
+        rows = [flight if flight is not None else hotel for _item, flight, hotel in found]
+        assert None not in rows  # every item is a flight or a hotel (a CHECK says so)
+        return plan(booking.idempotency_key, rows)
 
     async def due(self, how_many: int) -> list[tuple[uuid.UUID, uuid.UUID]]:
         """(tenant, booking) of every unsettled booking whose time is up, oldest first."""
@@ -262,12 +294,7 @@ class BookingLedger:
         target = values.get("status")
         if target is not None:
             check_transition(held.booking.status, target)
-        values = {
-            **values,
-            "settle_after": func.greatest(
-                self._now() + self.lease, col(Booking.settle_after) + TICK
-            ),
-        }
+        values = {**values, "settle_after": _renewed(self._now() + self.lease)}
         async with UnitOfWork(self._sessions, tenant_id=held.booking.tenant_id) as uow:
             moved = await _conditional(uow.session, held, values)
             if moved is None:

@@ -1,7 +1,7 @@
 """The life of a booking, each step stored before the next vendor call:
 
 pending -> ordering -> confirmed -> cancelled
-   |           |-> failed
+   |           |-> failed -> needs_review (an order that turned up late and stayed open)
    |           '-> needs_review -> confirmed | failed
    '-> failed
 """
@@ -9,6 +9,7 @@ pending -> ordering -> confirmed -> cancelled
 from __future__ import annotations
 
 from db.models.enums import BookingStatus, EventType
+from tools.errors import BookingError
 
 ALLOWED: dict[BookingStatus, frozenset[BookingStatus]] = {
     BookingStatus.PENDING: frozenset({BookingStatus.ORDERING, BookingStatus.FAILED}),
@@ -18,7 +19,8 @@ ALLOWED: dict[BookingStatus, frozenset[BookingStatus]] = {
     BookingStatus.NEEDS_REVIEW: frozenset({BookingStatus.CONFIRMED, BookingStatus.FAILED}),
     BookingStatus.CONFIRMED: frozenset({BookingStatus.CANCELLED}),
     BookingStatus.CANCELLED: frozenset(),
-    BookingStatus.FAILED: frozenset(),
+    # An order that turned up after the booking failed, and its vendor would not cancel it.
+    BookingStatus.FAILED: frozenset({BookingStatus.NEEDS_REVIEW}),
 }
 """Mirrored by the `bookings_status_transition` trigger, so SQL cannot skip a step either."""
 
@@ -43,6 +45,24 @@ WORDS: dict[BookingStatus, str] = {
     BookingStatus.FAILED: "failed",
 }
 """How a traveller reads each status."""
+
+
+def not_booked(reason: str) -> BookingError:
+    """What a traveller is told of a booking that failed with nothing left at the vendor."""
+    return BookingError(
+        f"The booking did not go through ({reason.rstrip('.')}); nothing was booked and"
+        " nothing charged. You can safely try again."
+    )
+
+
+def outcome_unknown(reason: str) -> BookingError:
+    """What a traveller is told when the vendor may hold the order: never "nothing was
+    booked", never an invitation to a retry that could book twice."""
+    return BookingError(
+        f"I could not confirm the booking ({reason.rstrip('.')}); it may have gone through"
+        " with the provider. Please do not book again yet: our team will check it and contact"
+        " you."
+    )
 
 
 class InvalidTransition(ValueError):

@@ -14,11 +14,12 @@ import uuid
 from dataclasses import dataclass
 
 from db.models import Booking
-from db.models.enums import BookingStatus, ItemType
+from db.models.enums import BookingStatus
 from tools.booking_ledger import BookingLedger, Held, PlannedOrder, StepLost
+from tools.booking_status import not_booked, outcome_unknown
 from tools.errors import ProviderError
 from tools.orders import PlacedOrder
-from tools.providers.base import FlightOrders, HotelOrders
+from tools.vendor_orders import VendorOrders
 
 log = logging.getLogger(__name__)
 BATCH = 100
@@ -44,16 +45,9 @@ class Settlement:
 class Reconciler:
     """Settles unsettled bookings whose lease has run out, one at a time, each under its tenant."""
 
-    def __init__(
-        self,
-        ledger: BookingLedger,
-        *,
-        flight_orders: dict[str, FlightOrders],
-        hotel_orders: dict[str, HotelOrders],
-    ) -> None:
+    def __init__(self, ledger: BookingLedger, vendors: VendorOrders) -> None:
         self._ledger = ledger
-        self._flight_orders = flight_orders
-        self._hotel_orders = hotel_orders
+        self._vendors = vendors
 
     async def due(self) -> list[tuple[uuid.UUID, uuid.UUID]]:
         """(tenant, booking) of the bookings a pass would settle now (the first hundred)."""
@@ -77,10 +71,7 @@ class Reconciler:
         try:
             if held.booking.status is BookingStatus.PENDING:
                 # `ordering` is stored before any order is sent: nothing can be at a vendor.
-                outcome, reason = BookingStatus.FAILED, NEVER_ORDERED
-                booking = await self._ledger.settle(
-                    held, outcome, reason=reason, settled_by=SETTLED_BY
-                )
+                booking, reason = await self._settle(held, BookingStatus.FAILED, NEVER_ORDERED)
             else:
                 booking, reason = await self._settle_ordering(held)
         except StepLost:
@@ -95,7 +86,7 @@ class Reconciler:
         doubts: list[str] = []
         for plan in plans:
             try:
-                found = await self._find(plan)
+                found = await self._vendors.find(plan)
             except ProviderError as error:
                 doubts.append(f"{plan.provider} could not say whether order {plan.key} exists"
                               f" ({error.message.rstrip('.')})")  # fmt: skip
@@ -103,57 +94,36 @@ class Reconciler:
             if found is not None:
                 live.append((plan, found))
         if doubts:
-            reason = "; ".join(doubts)
-            booking = await self._ledger.settle(
-                held, BookingStatus.NEEDS_REVIEW, reason=reason, settled_by=SETTLED_BY
-            )
-            return booking, reason
+            return await self._settle(held, BookingStatus.NEEDS_REVIEW, "; ".join(doubts))
         if len(live) == len(plans):
-            for plan, order in live:
+            for plan, order in live[:-1]:
                 if plan.order_id != order.order_id:
                     held = await self._ledger.record_order(held, plan, order)
-            reason = "every order was found at the provider"
             booking = await self._ledger.settle(
                 held,
                 BookingStatus.CONFIRMED,
                 orders=[order.order_id for _, order in live],
+                last=live[-1],
                 settled_by=SETTLED_BY,
             )
-            return booking, reason
-        left = [order.order_id for plan, order in live if not await self._cancelled(plan, order)]
+            return booking, "every order was found at the provider"
+        if not live:
+            return await self._settle(held, BookingStatus.FAILED, NOT_TAKEN)
+        held = await self._ledger.renew(held)  # the lookups took their time; cancels follow
+        left = await self._vendors.cancel_all(live)
         if left:
-            reason = f"{PART_TAKEN}, except orders {', '.join(left)}"
-            target = BookingStatus.NEEDS_REVIEW
-        else:
-            reason = PART_TAKEN if live else NOT_TAKEN
-            target = BookingStatus.FAILED
-        booking = await self._ledger.settle(held, target, reason=reason, settled_by=SETTLED_BY)
-        return booking, reason
-
-    async def _find(self, plan: PlannedOrder) -> PlacedOrder | None:
-        if plan.kind is ItemType.FLIGHT:
-            flights = self._flight_orders.get(plan.provider)
-            if flights is None:
-                raise ProviderError(f"{plan.provider} flight orders are not open here")
-            return await flights.find_flight_order(
-                offer_id=plan.offer_id, idempotency_key=plan.key, order_id=plan.order_id
+            return await self._settle(
+                held, BookingStatus.NEEDS_REVIEW, f"{PART_TAKEN}, except orders {', '.join(left)}"
             )
-        hotels = self._hotel_orders.get(plan.provider)
-        if hotels is None:
-            raise ProviderError(f"{plan.provider} hotel orders are not open here")
-        return await hotels.find_hotel_order(
-            offer_id=plan.offer_id, idempotency_key=plan.key, order_id=plan.order_id
+        return await self._settle(held, BookingStatus.FAILED, PART_TAKEN)
+
+    async def _settle(self, held: Held, target: BookingStatus, reason: str) -> tuple[Booking, str]:
+        # A doubt names vendor keys, for the operator: the traveller reads a plain sentence.
+        doubtful = target is BookingStatus.NEEDS_REVIEW
+        told = (
+            outcome_unknown("the provider has not confirmed it") if doubtful else not_booked(reason)
         )
-
-    async def _cancelled(self, plan: PlannedOrder, order: PlacedOrder) -> bool:
-        try:
-            if plan.kind is ItemType.FLIGHT:
-                await self._flight_orders[plan.provider].cancel_flight_order(order.order_id)
-            else:
-                await self._hotel_orders[plan.provider].cancel_hotel_order(order.order_id)
-        except ProviderError:
-            log.exception(
-                "order %s of an interrupted booking could not be cancelled", order.order_id
-            )
-            return False
-        return True
+        booking = await self._ledger.settle(
+            held, target, reason=reason, answer=told.message, settled_by=SETTLED_BY
+        )
+        return booking, reason

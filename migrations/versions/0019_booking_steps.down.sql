@@ -9,6 +9,9 @@ WHERE status IN ('ordering', 'needs_review');
 UPDATE bookings SET status = 'failed' WHERE status = 'pending';
 ALTER TABLE bookings ENABLE TRIGGER trg_bookings_status_transition;
 
+UPDATE analytics_events SET event_type = 'booking_failed',
+    properties = properties || '{"needs_review": true}'
+WHERE event_type = 'booking_needs_review';
 ALTER TABLE analytics_events DROP CONSTRAINT ck_analytics_events_event_type;
 ALTER TABLE analytics_events ADD CONSTRAINT ck_analytics_events_event_type CHECK (event_type IN (
     'user_signed_up', 'user_logged_in', 'consent_changed',

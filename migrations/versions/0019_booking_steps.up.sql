@@ -21,6 +21,8 @@ BEGIN
         (OLD.status = 'pending' AND NEW.status IN ('ordering', 'failed'))
         OR (OLD.status = 'ordering' AND NEW.status IN ('confirmed', 'failed', 'needs_review'))
         OR (OLD.status = 'needs_review' AND NEW.status IN ('confirmed', 'failed'))
+        -- An order that turned up after the booking failed, and would not be cancelled.
+        OR (OLD.status = 'failed' AND NEW.status = 'needs_review')
         OR (OLD.status = 'confirmed' AND NEW.status = 'cancelled')
     ) THEN
         RAISE EXCEPTION 'a % booking cannot become %', OLD.status, NEW.status

@@ -293,3 +293,67 @@ async def test_serve_settles_due_bookings_at_start_up_and_on_its_timer(
             await asyncio.sleep(0.05)
 
     assert statuses(owner) == [("confirmed", None)]
+
+
+async def test_a_booking_cut_short_between_vendor_calls_is_let_go_at_once(
+    booked: World, ada: Customer
+) -> None:
+    async def cut_short(_offer: FlightOffer) -> FlightOffer | None:
+        raise asyncio.CancelledError  # the turn's deadline, during the re-price
+
+    booked.desk.reprice_flight = cut_short  # type: ignore[method-assign]
+    with pytest.raises(asyncio.CancelledError):
+        await booked.bookings.book(request(await booked.flight(), key="cut-short"), customer=ada)
+
+    booked.clock.now += timedelta(seconds=6)  # not the whole lease: 5 s
+    (settled,) = await booked.bookings.reconciler.settle_due()
+    assert settled.outcome is BookingStatus.FAILED
+    assert settled.reason == "the booking was interrupted before anything was ordered"
+
+
+async def test_a_booking_cut_short_while_its_order_is_sent_keeps_its_lease(
+    booked: World, ada: Customer, owner: Any
+) -> None:
+    async def cut_short(_offer: FlightOffer, **_details: Any) -> PlacedOrder:
+        raise asyncio.CancelledError  # the vendor may still take this order
+
+    booked.desk.order_flight = cut_short  # type: ignore[method-assign]
+    with pytest.raises(asyncio.CancelledError):
+        await booked.bookings.book(
+            request(await booked.flight(), key="cut-mid-order"), customer=ada
+        )
+
+    booked.clock.now += timedelta(seconds=6)
+    assert await booked.bookings.reconciler.settle_due() == []
+    assert statuses(owner) == [("ordering", None)]
+    later(booked)
+    (settled,) = await booked.bookings.reconciler.settle_due()
+    assert settled.outcome is BookingStatus.FAILED  # the vendor never took it
+
+
+async def test_a_late_order_the_vendor_will_not_cancel_is_flagged_for_review(
+    booked: World, ada: Customer, owner: Any
+) -> None:
+    flight = await booked.flight()
+    ordered = booked.desk.order_flight
+
+    async def slow(offer: FlightOffer, **details: Any) -> PlacedOrder:
+        later(booked)
+        assert (await booked.bookings.reconciler.settle_due())[0].outcome is BookingStatus.FAILED
+        return await ordered(offer, **details)
+
+    async def stuck(_order_id: str) -> None:
+        raise ProviderError("the airline's system is down")
+
+    booked.desk.order_flight = slow  # type: ignore[method-assign]
+    booked.desk.cancel_flight_order = stuck  # type: ignore[method-assign]
+    with pytest.raises(BookingError, match="it may have gone through"):
+        await booked.bookings.book(request(flight, key="late-and-stuck"), customer=ada)
+
+    ((status, reason),) = statuses(owner)
+    assert status == "needs_review"
+    assert "stayed open" in str(reason)
+    assert settled_events(owner) == [
+        ("booking_failed", "reconciler"),
+        ("booking_needs_review", None),
+    ]
