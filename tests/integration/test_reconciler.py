@@ -80,6 +80,19 @@ async def crash(world: World, customer: Customer, *offers: Any, key: str) -> Non
         await world.bookings.book(request(*offers, key=key), customer=customer)
 
 
+def vendor_slower_than_the_lease(world: World) -> None:
+    """The vendor takes longer than the lease: meanwhile the reconciler finds no order and
+    fails the booking; then the vendor takes the order."""
+    ordered = world.desk.order_flight
+
+    async def slow(offer: FlightOffer, **details: Any) -> PlacedOrder:
+        later(world)
+        assert (await world.bookings.reconciler.settle_due())[0].outcome is BookingStatus.FAILED
+        return await ordered(offer, **details)
+
+    world.desk.order_flight = slow  # type: ignore[method-assign]
+
+
 def later(world: World) -> None:
     """Past the lease: the dead process's step can no longer be still under way."""
     world.clock.now += LEASE + timedelta(seconds=1)
@@ -199,15 +212,7 @@ async def test_a_process_that_outlived_its_lease_undoes_its_late_order(
     booked: World, ada: Customer, owner: Any
 ) -> None:
     flight = await booked.flight()
-    ordered = booked.desk.order_flight
-
-    async def slow(offer: FlightOffer, **details: Any) -> PlacedOrder:
-        # The vendor takes longer than the lease: meanwhile the reconciler finds no order.
-        later(booked)
-        assert (await booked.bookings.reconciler.settle_due())[0].outcome is BookingStatus.FAILED
-        return await ordered(offer, **details)
-
-    booked.desk.order_flight = slow  # type: ignore[method-assign]
+    vendor_slower_than_the_lease(booked)
     with pytest.raises(BookingError, match="nothing was booked"):
         await booked.bookings.book(request(flight, key="slow-vendor"), customer=ada)
 
@@ -335,17 +340,11 @@ async def test_a_late_order_the_vendor_will_not_cancel_is_flagged_for_review(
     booked: World, ada: Customer, owner: Any
 ) -> None:
     flight = await booked.flight()
-    ordered = booked.desk.order_flight
-
-    async def slow(offer: FlightOffer, **details: Any) -> PlacedOrder:
-        later(booked)
-        assert (await booked.bookings.reconciler.settle_due())[0].outcome is BookingStatus.FAILED
-        return await ordered(offer, **details)
+    vendor_slower_than_the_lease(booked)
 
     async def stuck(_order_id: str) -> None:
         raise ProviderError("the airline's system is down")
 
-    booked.desk.order_flight = slow  # type: ignore[method-assign]
     booked.desk.cancel_flight_order = stuck  # type: ignore[method-assign]
     with pytest.raises(BookingError, match="it may have gone through"):
         await booked.bookings.book(request(flight, key="late-and-stuck"), customer=ada)
