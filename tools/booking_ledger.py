@@ -1,8 +1,9 @@
 """A booking's record in PostgreSQL: one short transaction per step, none open during a vendor call.
 
 Each step is conditional on the token of whoever moves the booking (its `settle_after`, which
-every write moves strictly forward): a process that lost the booking to the reconciler finds
-out at its next step (`StepLost`) instead of overwriting what the reconciler settled.
+every write moves strictly forward, but its mover letting go): a process that lost the booking
+to the reconciler finds out at its next step (`StepLost`) instead of overwriting what the
+reconciler settled.
 """
 
 from __future__ import annotations
