@@ -139,6 +139,18 @@ _MINOR = (
 )
 
 
+def one_city(origins: tuple[Airport, ...], destinations: tuple[Airport, ...]) -> str | None:
+    """The city both ends share (NRT and HND: Tokyo), if they do: no flight joins them."""
+    for origin in origins:
+        for destination in destinations:
+            if origin.city == destination.city:
+                return origin.city
+            for city, codes in METRO_AREAS.values():
+                if origin.code in codes and destination.code in codes:
+                    return city
+    return None
+
+
 def prominence(airport: Airport) -> int:
     """How likely an airport is the one travellers mean; the data has no traffic figures."""
     name = airport.name.casefold()

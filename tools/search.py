@@ -19,7 +19,7 @@ from tools.cache_key import cache_key
 from tools.errors import InvalidSearch
 from tools.money import supported
 from tools.offers import FlightOffer, HotelOffer
-from tools.places import Gazetteer, zone_info
+from tools.places import Gazetteer, one_city, zone_info
 from tools.providers.base import FlightProvider, HotelProvider
 from tools.queries import FlightFilters, FlightQuery, HotelFilters, HotelQuery
 
@@ -85,7 +85,17 @@ class SearchService:
     ) -> FlightResults:
         started = time.perf_counter()
         supported(query.currency)
-        first_day = self._today(self.places.expand(query.origin)[0].timezone)
+        origins, destinations = (
+            self.places.expand(query.origin),
+            self.places.expand(query.destination),
+        )
+        city = one_city(origins, destinations)
+        if city is not None:
+            raise InvalidSearch(
+                f"{query.origin} and {query.destination} are both in {city}; no flight joins"
+                " them. Where would you like to fly to?"
+            )
+        first_day = self._today(origins[0].timezone)
         if query.departure_date < first_day:
             raise InvalidSearch(
                 f"The departure date {query.departure_date:%d %b %Y} is in the past."

@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from dateutil.relativedelta import FR, MO, SA, SU, TH, TU, WE, relativedelta
+
 MONTHS = {
     name: number
     for number, names in enumerate(
@@ -63,11 +65,17 @@ def _future(month: int, day: int, today: date, year: int | None) -> date | None:
         return None
 
 
-def _weekday(name: str, today: date, *, next_week: bool) -> date:
-    ahead = (WEEKDAYS[name] - today.weekday()) % 7
-    if ahead == 0 or (next_week and ahead < 2):
-        ahead += 7 if ahead == 0 else 0
-    return today + timedelta(days=ahead or 7)
+_DAYS_OF_WEEK = (MO, TU, WE, TH, FR, SA, SU)
+
+
+def coming(name: str, today: date) -> date:
+    """ "Saturday", "on Saturday", "this Saturday": the first one after today."""
+    return today + relativedelta(days=1, weekday=_DAYS_OF_WEEK[WEEKDAYS[name]](+1))
+
+
+def of_next_week(name: str, today: date) -> date:
+    """ "next Saturday": the Saturday of the following week (Monday to Sunday)."""
+    return today + relativedelta(days=7 - today.weekday(), weekday=_DAYS_OF_WEEK[WEEKDAYS[name]])
 
 
 PATTERNS: list[tuple[re.Pattern[str], str]] = [
@@ -77,10 +85,11 @@ PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(rf"\b{_MONTH}\s+{_ORDINAL}(?:,?\s+(\d{{4}}))?\b"), "month_day"),
     (re.compile(r"\bday after tomorrow\b"), "after_tomorrow"),
     (re.compile(r"\btomorrow\b"), "tomorrow"),
-    (re.compile(r"\btoday|tonight\b"), "today"),
+    (re.compile(r"\b(?:today|tonight)\b"), "today"),
     (re.compile(rf"\bin\s+{_NUMBER}\s+(day|week|month)s?\b"), "in"),
     (re.compile(r"\bnext week\b"), "next_week"),
     (re.compile(r"\bthis weekend\b|\bthe weekend\b|\bnext weekend\b"), "weekend"),
+    (re.compile(rf"\b{_WEEKDAY}\s+after\s+next\b"), "weekday_after_next"),
     (re.compile(rf"\b(next|this|on|coming)?\s*{_WEEKDAY}\b"), "weekday"),
     (re.compile(r"\bthe\s+(\d{1,2})(?:st|nd|rd|th)\b"), "the_nth"),
 ]
@@ -127,16 +136,22 @@ def _interpret(kind: str, match: re.Match[str], today: date) -> date | None:
         return today
     if kind == "in":
         amount, unit = number(groups[0]), groups[1]
-        return today + timedelta(days=amount * {"day": 1, "week": 7, "month": 30}[unit])
+        if unit == "month":  # the same day of the month, clipped to its end (31 Jan: 28 Feb)
+            return today + relativedelta(months=amount)
+        return today + timedelta(days=amount * (7 if unit == "week" else 1))
     if kind == "next_week":
         return today + timedelta(days=7 - today.weekday())
     if kind == "weekend":
-        return _weekday("saturday", today, next_week=match.group(0).startswith("next"))
+        if match.group(0).startswith("next"):
+            return of_next_week("saturday", today)
+        return coming("saturday", today)
+    if kind == "weekday_after_next":
+        return of_next_week(groups[0], today) + timedelta(days=7)
     if kind == "weekday":
         qualifier = groups[0]
         if qualifier is None and match.group(0).strip() in ("sat", "sun", "mon", "wed"):
             return None  # too short to trust without "on"/"next"
-        return _weekday(groups[1], today, next_week=qualifier == "next")
+        return of_next_week(groups[1], today) if qualifier == "next" else coming(groups[1], today)
     if kind == "the_nth":
         day = int(groups[0])
         for months_ahead in range(0, 3):

@@ -80,6 +80,7 @@ def test_hotels_json(database: str) -> None:
         (["hotels", "Paris", SOON, SOON], "must be after the check-in date"),
         (["hotels", "Paris", SOON, LATER, "--guests", "0"], "1 to 9 guests."),
         (["flights", "LON", "LIS", SOON, "--currency", "XYZ"], "I cannot price in 'XYZ'"),
+        (["flights", "NRT", "HND", SOON], "NRT and HND are both in Tokyo; no flight joins them."),
     ],
 )
 def test_bad_input_is_one_sentence(database: str, args: list[str], sentence: str) -> None:

@@ -147,3 +147,25 @@ def test_chat_settings_are_the_defaults_of_a_new_search() -> None:
         "economy",
         3,
     )
+
+
+FRIDAY = date(2026, 12, 4)
+
+
+@pytest.mark.parametrize(
+    ("text", "today", "expected"),
+    [
+        ("in 1 month", date(2027, 1, 31), "2027-02-28"),  # the same day, clipped to the month
+        ("in 1 month", date(2028, 1, 31), "2028-02-29"),
+        ("next saturday", FRIDAY, "2026-12-12"),  # the Saturday of the following week
+        ("this saturday", FRIDAY, "2026-12-05"),  # the coming one
+        ("saturday after next", FRIDAY, "2026-12-19"),
+    ],
+)
+def test_the_phrases_travellers_were_misread_on(text: str, today: date, expected: str) -> None:
+    assert [found.day.isoformat() for found in find_dates(text, today)] == [expected]
+
+
+def test_todays_deals_name_no_date() -> None:
+    assert find_dates("todays deals to rome", FRIDAY) == []
+    assert [f.day for f in find_dates("today's flights to rome", FRIDAY)] == [FRIDAY]

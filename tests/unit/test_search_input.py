@@ -8,7 +8,7 @@ import pytest
 
 from tools.errors import InvalidSearch
 from tools.money import supported
-from tools.places import gazetteer
+from tools.places import gazetteer, one_city
 from tools.queries import FlightQuery, HotelQuery
 
 DAY = date(2027, 3, 10)
@@ -50,6 +50,14 @@ def test_return_before_departure() -> None:
         FlightQuery(
             origin="LHR", destination="JFK", departure_date=DAY, return_date=date(2027, 3, 9)
         )
+
+
+def test_two_airports_of_one_city_are_one_city() -> None:
+    places = gazetteer()
+    assert one_city(places.expand("NRT"), places.expand("HND")) == "Tokyo"
+    assert one_city(places.expand("LON"), places.expand("LGW")) == "London"
+    assert one_city(places.expand("JFK"), places.expand("EWR")) == "New York"  # Newark, by metro
+    assert one_city(places.expand("LHR"), places.expand("CDG")) is None
 
 
 def test_same_origin_and_destination() -> None:
