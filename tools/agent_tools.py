@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from db.models.enums import Board, Cabin
 from tools.booking import BookingRequest
 from tools.desk import ToolRecord, TravelContext
-from tools.errors import InvalidSearch, TravelError
+from tools.errors import InvalidSearch, PriceChanged, TravelError
 from tools.offers import FlightOffer, HotelOffer, Offer
 from tools.queries import FlightFilters, FlightQuery, HotelFilters, HotelQuery
 from tools.rendering import (
@@ -223,20 +223,19 @@ def recorded_answers(messages: list[Any]) -> dict[str, ToolRecord]:
 
 
 def remembered_offers(messages: list[Any]) -> dict[str, Offer]:
-    """Every offer shown in this conversation, by id (later searches win)."""
+    """Every offer shown in this conversation, by id (later searches and new prices win)."""
     found: dict[str, Offer] = {}
     for message in messages:
         artifact = getattr(message, "artifact", None)
         if not isinstance(message, ToolMessage) or not isinstance(artifact, dict):
             continue
-        kind = artifact.get("kind")
-        if kind not in ("flights", "hotels"):
+        if artifact.get("kind") not in ("flights", "hotels", "repriced"):
             continue
         for raw in artifact.get("offers", []):
             offer: Offer = (
-                FlightOffer.model_validate(raw)
-                if kind == "flights"
-                else HotelOffer.model_validate(raw)
+                HotelOffer.model_validate(raw)
+                if raw.get("kind") == "hotel"
+                else FlightOffer.model_validate(raw)
             )
             found[offer.id] = offer
     return found
@@ -276,6 +275,10 @@ async def book(offer_ids: list[str], runtime: Runtime) -> tuple[str, Any]:
             customer=context.customer,
         )
         summary = await context.desk.itineraries.show(booking.booking_reference, context.customer)
+    except PriceChanged as moved:
+        # The offer at its new price replaces the one shown: a "yes" books it at that price.
+        current = [moved.current.model_dump(mode="json")] if moved.current else []
+        return moved.message, {"kind": "repriced", "offers": current, "offer_ids": offer_ids}
     except TravelError as error:
         return error.message, {"kind": "error"}
     return (

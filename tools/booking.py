@@ -311,6 +311,7 @@ class BookingService:
                 " it. Shall I book it at the new price?",
                 old=old,
                 new=new,
+                current=current,
             )
         return current
 

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tools.offers import Offer
+
 
 class TravelError(Exception):
     """Base of every error a traveller may be told about."""
@@ -40,12 +45,14 @@ class OfferUnavailable(BookingError):
 
 
 class PriceChanged(BookingError):
-    """The offer's price moved since the traveller saw it."""
+    """The offer's price moved since the traveller saw it; `current` is the offer as the
+    provider sells it now, for the traveller to book at the new price if they wish."""
 
-    def __init__(self, message: str, *, old: str, new: str) -> None:
+    def __init__(self, message: str, *, old: str, new: str, current: Offer | None = None) -> None:
         super().__init__(message)
         self.old = old
         self.new = new
+        self.current = current
 
 
 class BookingNotFound(BookingError):

@@ -9,6 +9,7 @@ from typing import Any
 
 from agent.offline.memory import Memory
 from agent.offline.understand import Message, understand
+from tools.agent_tools import is_affirmative
 from tools.places import Gazetteer
 
 REFERENCE = re.compile(r"\b([A-HJ-NP-Z2-9]{6})\b")
@@ -72,6 +73,11 @@ def decide(text: str, memory: Memory, places: Gazetteer) -> Decision:
         r"(thanks|thank you|thx|cheers|great|perfect)( very much| a lot)?[.!]*", lowered
     ):
         return Say("You're welcome! Anything else for your trip?")
+    if memory.repriced:
+        if is_affirmative(lowered):  # "book it at the new price?": yes, once more confirmed
+            return Call("book", {"offer_ids": memory.repriced})
+        if re.fullmatch(r"(no|nope|no thanks|no,? thank you|don'?t|leave it)[.!]*", lowered):
+            return Say("All right: nothing is booked. Shall I look for something else?")
     if decision := _about_bookings(text, lowered, memory):
         return decision
     message = understand(text, memory.today, places)

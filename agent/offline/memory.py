@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from langchain_core.messages import AIMessage, BaseMessage, SystemMessage, ToolMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 
 _TODAY = re.compile(r"Today is (\d{4}-\d{2}-\d{2})")
 _CURRENCY = re.compile(r"Prices are in ([A-Z]{3})")
@@ -32,6 +32,9 @@ class Memory:
     """Booking references seen (booked, listed or shown), latest last."""
     pending_question: str | None = None
     """The agent's clarifying question, when its last turn asked one."""
+    repriced: list[str] | None = None
+    """The offers of a booking that stopped at a moved price, when the traveller's latest
+    message answers "Shall I book it at the new price?"."""
 
 
 def recall(messages: list[BaseMessage]) -> Memory:
@@ -44,7 +47,10 @@ def recall(messages: list[BaseMessage]) -> Memory:
                 memory.currency = match.group(1)
             if match := _DEFAULTS.search(str(message.content)):
                 memory.cabin, memory.travellers = match.group(1), int(match.group(2))
+    answers = 0  # the traveller's messages since a booking stopped at a moved price
     for message in messages:
+        if isinstance(message, HumanMessage):
+            answers += 1
         if isinstance(message, AIMessage):
             for call in message.tool_calls:
                 if call["name"] == "search_flights":
@@ -67,4 +73,8 @@ def recall(messages: list[BaseMessage]) -> Memory:
                 memory.references.append(artifact["reference"])
             elif kind == "bookings":
                 memory.references.extend(artifact.get("references", []))
+            elif kind == "repriced":
+                memory.repriced, answers = list(artifact.get("offer_ids", [])), 0
+    if answers != 1:
+        memory.repriced = None  # only the very next message answers the question
     return memory

@@ -132,7 +132,7 @@ class OfflineTravelModel(BaseChatModel):
             return _reply(_after_tool(messages, last))
         text = str(last.content)
         humans = [m for m in messages if isinstance(m, HumanMessage)]
-        if memory.pending_question and len(humans) >= 2:
+        if memory.pending_question and not memory.repriced and len(humans) >= 2:
             text = with_answer(str(humans[-2].content), memory.pending_question, text)
         decision = decide(text, memory, gazetteer())
         if isinstance(decision, Say):

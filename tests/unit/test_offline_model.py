@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
 
 from agent.offline.dates import find_dates, stay_length
-from agent.offline.decide import booking_reference
+from agent.offline.decide import Call, Say, booking_reference, decide
+from agent.offline.memory import recall
 from agent.offline.model import OfflineTravelModel
 from agent.offline.understand import understand
 from tools.places import gazetteer
@@ -169,3 +171,32 @@ def test_the_phrases_travellers_were_misread_on(text: str, today: date, expected
 def test_todays_deals_name_no_date() -> None:
     assert find_dates("todays deals to rome", FRIDAY) == []
     assert [f.day for f in find_dates("today's flights to rome", FRIDAY)] == [FRIDAY]
+
+
+def _price_question(*after: str) -> list[Any]:
+    asked = AIMessage(
+        "", tool_calls=[{"name": "book", "args": {"offer_ids": ["off_1"]}, "id": "c1"}]
+    )
+    moved = ToolMessage(
+        "The price of the flight LHR-EDI on 22 Dec moved from 80 EUR to 105 EUR; I have not"
+        " booked it. Shall I book it at the new price?",
+        tool_call_id="c1",
+        name="book",
+        artifact={"kind": "repriced", "offers": [], "offer_ids": ["off_1"]},
+    )
+    said = AIMessage(str(moved.content))
+    history: list[Any] = [SYSTEM, HumanMessage("book the cheapest"), asked, moved, said]
+    for text in after:
+        history += [HumanMessage(text), AIMessage("All right.")]
+    return history[:-1]
+
+
+def test_a_yes_to_the_new_price_asks_to_book_that_offer_again() -> None:
+    memory = recall(_price_question("yes"))
+    assert memory.repriced == ["off_1"]
+    assert decide("yes", memory, gazetteer()) == Call("book", {"offer_ids": ["off_1"]})
+    assert isinstance(decide("no thanks", memory, gazetteer()), Say)
+
+
+def test_only_the_next_message_answers_the_price_question() -> None:
+    assert recall(_price_question("no", "yes")).repriced is None
