@@ -17,7 +17,7 @@ from db.models import Booking
 from db.models.enums import BookingStatus
 from tools.booking_ledger import BookingLedger, Held, PlannedOrder, StepLost
 from tools.booking_status import not_booked, outcome_unknown
-from tools.errors import ProviderError
+from tools.errors import ProviderError, ProviderUnavailable
 from tools.orders import PlacedOrder
 from tools.vendor_orders import VendorOrders
 
@@ -76,6 +76,10 @@ class Reconciler:
                 booking, reason = await self._settle_ordering(held)
         except StepLost:
             return None  # taken over in turn: whoever has it now settles it
+        except ProviderUnavailable as down:
+            # A vendor that is down says nothing either way: the next pass asks again.
+            log.warning("booking %s not settled yet: %s", held.booking.booking_reference, down)
+            return None
         settlement = Settlement(booking.booking_reference, tenant_id, booking.status, reason)
         log.info("%s", settlement.line())
         return settlement
@@ -87,6 +91,8 @@ class Reconciler:
         for plan in plans:
             try:
                 found = await self._vendors.find(plan)
+            except ProviderUnavailable:
+                raise
             except ProviderError as error:
                 doubts.append(f"{plan.provider} could not say whether order {plan.key} exists"
                               f" ({error.message.rstrip('.')})")  # fmt: skip

@@ -17,7 +17,7 @@ from tests.integration.agent_world import stack, traveller
 from tests.integration.test_bookings import SEARCHED_AT, TRIP, World, ada, request, world
 from tests.integration.test_cli import environment, run
 from tools.booking import BookingService, Customer
-from tools.errors import BookingError, ProviderError
+from tools.errors import BookingError, ProviderError, ProviderUnavailable
 from tools.offers import FlightOffer, HotelOffer
 from tools.orders import PlacedOrder
 from tools.places import gazetteer
@@ -191,6 +191,27 @@ async def test_a_vendor_that_cannot_say_leaves_the_booking_to_an_operator(
     assert settled_events(owner) == [("booking_needs_review", "reconciler")]
     (shown,) = await booked.itineraries.list(ada)
     assert shown.status_words == "being checked by our team"
+
+
+async def test_a_vendor_that_is_down_is_asked_again_on_the_next_pass(
+    booked: World, ada: Customer, owner: Any
+) -> None:
+    die_once_the_flight_is_ordered(booked)
+    await crash(booked, ada, await booked.flight(), key="crash-vendor-down")
+    answering = booked.desk.find_flight_order
+
+    async def down(**_lookup: Any) -> PlacedOrder | None:
+        raise ProviderUnavailable("The flight inventory is not answering.")
+
+    booked.desk.find_flight_order = down  # type: ignore[method-assign]
+    later(booked)
+    assert await booked.bookings.reconciler.settle_due() == []
+    assert statuses(owner) == [("ordering", None)]  # not flagged: nothing was learnt
+
+    booked.desk.find_flight_order = answering  # type: ignore[method-assign]
+    later(booked)  # the lease the first pass took
+    (settled,) = await booked.bookings.reconciler.settle_due()
+    assert settled.outcome is BookingStatus.CONFIRMED
 
 
 async def test_a_repeated_confirmation_settles_a_dead_booking_itself(
