@@ -17,14 +17,16 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Session, SessionTransaction
 
+from accounts.directory import account_by_email
+from agent.customers import customer_of
 from bench.common import percentile, scratch_database, write_results
 from db.engine import create_app_engine
 from db.models import Booking
-from db.unit_of_work import TenantSession, resolve_tenant, tenant_sessionmaker
+from db.unit_of_work import TenantSession, tenant_sessionmaker
 from tools.booking import BookingRequest, BookingService, Customer
 from tools.offers import FlightOffer
 from tools.orders import Contact, Passenger, PlacedOrder
@@ -115,8 +117,12 @@ async def run(travellers: int) -> dict[str, Any]:
             hotel_orders={"offline": vendor},
             now=lambda: NOW,
         )
-        tenant = await resolve_tenant(sessions, "default")
-        customers = [await _traveller(engine, tenant, n) for n in range(travellers)]
+        customers = [
+            customer_of(
+                await account_by_email(sessions, "default", f"t{n}@example.com", create=True)
+            )
+            for n in range(travellers)
+        ]
         query = _query(date.today() + timedelta(days=40))
         offer = (await flights.search_flights(query))[0]
         offer = offer.model_copy(update={"search": query})
@@ -170,23 +176,6 @@ def _request(offer: FlightOffer, number: int) -> BookingRequest:
         travellers=(Passenger(given_name="Traveller", family_name=str(number)),),
         idempotency_key=f"bench-{number}-{uuid.uuid4().hex}",
     )
-
-
-async def _traveller(engine: AsyncEngine, tenant: uuid.UUID, number: int) -> Customer:
-    user = uuid.uuid4()
-    async with engine.begin() as connection:
-        await connection.execute(
-            text("SELECT set_config('app.current_tenant_id', :tenant, true)"),
-            {"tenant": str(tenant)},
-        )
-        await connection.execute(
-            text(
-                "INSERT INTO users (id, tenant_id, email, full_name)"
-                " VALUES (:id, :tenant, :email, :name)"
-            ),
-            {"id": user, "tenant": tenant, "email": f"t{number}@example.com", "name": "T"},
-        )
-    return Customer(tenant_id=tenant, user_id=user)
 
 
 def main() -> None:
