@@ -6,6 +6,9 @@ connections, as `serve` has). Each transaction's wait for its connection is time
 session's first use to its connection's BEGIN, by SQLAlchemy's session events): with the 2 s
 vendor, against the same 50 bookings at a vendor that answers at once (the baseline, same run).
 A connection held across the vendor call would make it seconds: five waves of ten, 2 s each.
+While all 50 orders are with the vendor, the connections checked out are counted and a
+request's wait for one is timed: 0 held and no wait is what "no connection across a vendor
+call" means.
 """
 
 from __future__ import annotations
@@ -44,9 +47,12 @@ NOW = datetime.now(UTC)
 
 class SlowVendor(OfflineOrders):
     """A remote vendor's shape: the price check answers at once (it costs this process
-    nothing), an order takes `seconds`."""
+    nothing), an order takes `seconds`. `all_out` is set while `expected` orders are with it."""
 
     seconds = VENDOR_SECONDS
+    expected = 0
+    out = 0
+    all_out = asyncio.Event()
 
     async def reprice_flight(self, offer: FlightOffer) -> FlightOffer | None:
         return offer
@@ -60,7 +66,13 @@ class SlowVendor(OfflineOrders):
         idempotency_key: str,
     ) -> PlacedOrder:
         del offer, travellers, contact
-        await asyncio.sleep(self.seconds)
+        self.out += 1
+        if self.out == self.expected:
+            self.all_out.set()
+        try:
+            await asyncio.sleep(self.seconds)
+        finally:
+            self.out -= 1
         return PlacedOrder(order_id=f"ord_{idempotency_key}")
 
 
@@ -85,6 +97,17 @@ class PoolWaits:
     def take(self) -> list[float]:
         taken, self.waits = self.waits, []
         return taken
+
+
+async def probe(engine: AsyncEngine, vendor: SlowVendor) -> tuple[int, float]:
+    """While every order is with the vendor: (connections checked out, ms a request then
+    waits for one)."""
+    await vendor.all_out.wait()
+    held = engine.pool.checkedout()  # type: ignore[attr-defined]
+    started = time.perf_counter()
+    async with engine.connect():
+        waited = (time.perf_counter() - started) * 1000
+    return held, waited
 
 
 async def rush(
@@ -132,8 +155,10 @@ async def run(travellers: int) -> dict[str, Any]:
         vendor.seconds = BASELINE_VENDOR_SECONDS
         _, base_wall = await rush(service, offer, customers, 0)
         base_waits = pool.take()
-        vendor.seconds = VENDOR_SECONDS
-        confirmed, wall = await rush(service, offer, customers, travellers)
+        vendor.seconds, vendor.expected = VENDOR_SECONDS, travellers
+        (confirmed, wall), (held, probe_ms) = await asyncio.gather(
+            rush(service, offer, customers, travellers), probe(engine, vendor)
+        )
         waits = pool.take()
         await engine.dispose()
     base_p99, p99 = percentile(base_waits, 0.99), percentile(waits, 0.99)
@@ -146,6 +171,10 @@ async def run(travellers: int) -> dict[str, Any]:
         f" ({len(waits)} transactions), {base_p99:.1f} ms with an instant one"
         f" ({len(base_waits)}), ratio {p99 / base_p99:.2f}"
     )
+    print(
+        f"booking: while all {travellers} orders were with the vendor, {held} of {POOL_SIZE}"
+        f" connections were held and a request waited {probe_ms:.2f} ms for one"
+    )
     return {
         "booking_confirmed": confirmed,
         "booking_travellers": travellers,
@@ -153,6 +182,8 @@ async def run(travellers: int) -> dict[str, Any]:
         "booking_pool_wait_p99_ms": round(p99, 3),
         "booking_pool_wait_baseline_p99_ms": round(base_p99, 3),
         "booking_pool_wait_ratio": round(p99 / base_p99, 3),
+        "booking_connections_held_during_vendor": held,
+        "booking_pool_wait_during_vendor_ms": round(probe_ms, 3),
     }
 
 
