@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 import chainlit as cl
-from chainlit.input_widget import Select, Slider
+from chainlit.data import get_data_layer
 from chainlit.oauth_providers import get_configured_oauth_providers
 
 from accounts.directory import (
@@ -20,9 +20,8 @@ from agent.bootstrap import cipher_from
 from db.text import storable
 from web import runtime
 from web.chat_rendering import ChatListener, show
+from web.chat_settings import settings_panel, valid_settings
 from web.data_layer import TravelDataLayer
-
-CURRENCIES = ["EUR", "USD", "GBP", "CHF", "JPY", "CAD", "AUD"]
 
 
 @cl.data_layer
@@ -102,47 +101,78 @@ async def starters(user: cl.User | None = None) -> list[cl.Starter]:
     ]  # fmt: skip
 
 
+CONSENT_QUESTION = (
+    "Before we start: may we process your travel data (what you search for and book, and the"
+    " travellers' details) to search and book for you?"
+)
+DECLINED = (
+    "Without your consent I cannot search or book for you; start a new chat when you change"
+    " your mind."
+)
+
+
 @cl.on_chat_start
 async def start() -> None:
-    await cl.ChatSettings(
-        [
-            Select(id="currency", label="Currency", values=CURRENCIES, initial_value="EUR"),
-            Select(id="cabin", label="Default cabin", initial_value="economy",
-                   values=["economy", "premium_economy", "business", "first"]),
-            Slider(id="travellers", label="Travellers", initial=1, min=1, max=9, step=1),
-        ]
-    ).send()  # fmt: skip
+    settings = valid_settings(None)
+    cl.user_session.set("settings", settings)
+    await settings_panel(settings).send()
     services = runtime.services()
     traveller = _traveller()
-    if await has_consented(services.sessions, traveller):
-        cl.user_session.set("consented", True)
-    else:
-        answer = await cl.AskActionMessage(
-            content="Before we start: may we process your travel data to search and book for you?",
-            actions=[
-                cl.Action(name="consent", payload={"marketing": False}, label="I agree"),
-                cl.Action(name="consent", payload={"marketing": True},
-                          label="I agree, and send me offers"),
-            ],
-            timeout=600,
-        ).send()  # fmt: skip
-        if answer is None:
-            await cl.Message("Without your consent I cannot plan trips for you.").send()
-            return
-        await record_consent(
-            services.sessions, traveller, marketing=bool(answer["payload"]["marketing"])
-        )
-        cl.user_session.set("consented", True)
+    consented = await has_consented(services.sessions, traveller)
+    cl.user_session.set("consented", consented or await _ask_consent(traveller))
+
+
+async def _ask_consent(traveller: Account) -> bool:
+    """Ask for consent (once per account: it is stored); the question goes once answered, so
+    that the starters show (Chainlit shows them while a chat has no message)."""
+    session = cl.context.session
+    # Answering is not the conversation's first interaction, which opens and names the thread:
+    # the traveller's first message does.
+    session.has_first_interaction = True
+    question = cl.AskActionMessage(
+        content=CONSENT_QUESTION,
+        actions=[
+            cl.Action(name="consent", payload={"consent": True, "marketing": False},
+                      label="I agree"),
+            cl.Action(name="consent", payload={"consent": True, "marketing": True},
+                      label="I agree, and send me offers"),
+            cl.Action(name="consent", payload={"consent": False, "marketing": False},
+                      label="No, thanks"),
+        ],
+        timeout=3600,
+    )  # fmt: skip
+    try:
+        answer = await question.send()
+    finally:
+        session.has_first_interaction = False
+    await question.remove()
+    if answer is None or answer["payload"].get("consent") is not True:
+        await cl.Message(DECLINED).send()
+        return False
+    services = runtime.services()
+    marketing = answer["payload"].get("marketing") is True
+    await record_consent(services.sessions, traveller, marketing=marketing)
+    return True
 
 
 @cl.on_settings_update
 async def settings_changed(settings: dict[str, object]) -> None:
-    cl.user_session.set("settings", settings)
+    chosen = valid_settings(settings)
+    cl.user_session.set("settings", chosen)
+    session = cl.context.session
+    session.chat_settings = chosen
+    if session.has_first_interaction and (layer := get_data_layer()):
+        # Kept with the thread now, not only when the browser disconnects.
+        await layer.update_thread(session.thread_id, metadata={"chat_settings": chosen})
 
 
 @cl.on_chat_resume
 async def resume(thread: cl.types.ThreadDict) -> None:
-    del thread  # the LangGraph thread has the same id: the next turn carries on from it
+    """The LangGraph thread has the same id: the next turn carries on from it, with the chat
+    settings the thread was left with."""
+    settings = valid_settings((thread.get("metadata") or {}).get("chat_settings"))
+    cl.user_session.set("settings", settings)
+    await settings_panel(settings).send()
     services = runtime.services()
     cl.user_session.set("consented", await has_consented(services.sessions, _traveller()))
 
@@ -170,7 +200,7 @@ def _reply_ids(listener: ChatListener) -> list[str]:
 async def respond(text: str) -> None:
     services = runtime.services()
     if not cl.user_session.get("consented"):
-        await cl.Message("Please accept the data-processing terms first (start a new chat).").send()
+        await cl.Message(DECLINED).send()
         return
     settings = cl.user_session.get("settings") or {}
     listener = ChatListener()

@@ -14,6 +14,11 @@ from agent.conversation.turns import TurnResult
 SHOWN_OFFERS = 5
 
 
+def tool_step_name(tool: str) -> str:
+    """The step a tool call shows as, live and in a resumed thread ("search flights")."""
+    return tool.replace("_", " ")
+
+
 class ChatListener:
     """Streams one turn into the chat as it happens."""
 
@@ -34,7 +39,7 @@ class ChatListener:
         await self.reply.stream_token(text)
 
     async def tool_started(self, name: str, arguments: dict[str, Any]) -> None:
-        step = cl.Step(name=name.replace("_", " "), type="tool", show_input="json")
+        step = cl.Step(name=tool_step_name(name), type="tool", show_input="json")
         step.input = json.dumps(arguments, indent=1, default=str)
         await step.send()
         self._steps.append(step)

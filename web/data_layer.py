@@ -1,6 +1,6 @@
 """Chainlit's data layer on our own tables: the history sidebar, resuming, renaming, deleting,
-feedback. The agent's turns already store every message; this layer reads them, and writes
-only what the interface alone knows (titles, deletions, feedback).
+feedback, chat settings. The agent's turns already store every message; this layer reads them,
+and writes only what the interface alone knows (titles, chat settings, deletions, feedback).
 
 Chainlit checks the author before some calls (reading, renaming, deleting a thread) but not
 others (feedback), so inside a web request this layer checks again: whoever the request is
@@ -9,14 +9,17 @@ signed in as (`VIEWER`) only ever reaches their own threads."""
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import Callable
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
+from chainlit.context import ChainlitContextException, context
 from chainlit.data.base import BaseDataLayer
 from chainlit.element import ElementDict
+from chainlit.session import WebsocketSession
 from chainlit.step import StepDict
 from chainlit.types import (
     Feedback,
@@ -27,11 +30,14 @@ from chainlit.types import (
     ThreadFilter,
 )
 from chainlit.user import PersistedUser, User
+from sqlalchemy import Row
 
 from accounts.directory import lookup_account
 from agent.bootstrap import Services
 from agent.conversation.chat_sessions import ChatSessions, session_title
 from db.text import storable
+from web.chat_rendering import tool_step_name
+from web.chat_settings import valid_settings
 
 # Chainlit names a thread after its first interaction, which may be a button press.
 ACTION_NAMES = {"consent", "book_option", "answer"}
@@ -58,6 +64,24 @@ def _known_text(value: str | None) -> str | None:
     """`value` if PostgreSQL can hold it as text, else None: an id with a NUL byte or a lone
     surrogate names nothing we stored, and must not reach the database as a query error."""
     return value if value is not None and storable(value) == value else None
+
+
+def _kept_settings(metadata: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The chat settings Chainlit hands over to keep with a thread, made valid; None when it
+    hands none."""
+    if not isinstance(metadata, dict) or "chat_settings" not in metadata:
+        return None
+    return valid_settings(metadata["chat_settings"])
+
+
+def _session_settings() -> dict[str, Any] | None:
+    """The chat settings of the chat (socket) session being served, None outside one: Chainlit
+    opens a thread at its first interaction without them, and keeps them only on disconnect."""
+    try:
+        session = context.session
+    except ChainlitContextException:
+        return None
+    return valid_settings(session.chat_settings) if isinstance(session, WebsocketSession) else None
 
 
 def _like(search: str) -> str:
@@ -176,12 +200,14 @@ class TravelDataLayer(BaseDataLayer):
         if found is None:
             return None
         session, messages = found.session, found.messages
-        steps = [
-            self._step(thread_id, email, row.id, row.created_at, row.role, row.content,
-                       row.tool_name, row.attributes)
+        # A tool's step shows what it was asked, as it did live: its call's arguments.
+        arguments = {
+            call["id"]: call.get("args", {})
             for row in messages
-            if row.content
-        ]  # fmt: skip
+            for call in (row.tool_calls or [])
+            if isinstance(call, dict) and "id" in call
+        }
+        steps = [self._step(thread_id, email, row, arguments) for row in messages if row.content]
         return {
             "id": thread_id,
             "createdAt": _iso(session.created_at),
@@ -195,27 +221,26 @@ class TravelDataLayer(BaseDataLayer):
         }
 
     @staticmethod
-    def _step(
-        thread_id: str,
-        email: str,
-        message_id: uuid.UUID,
-        created_at: datetime,
-        role: str,
-        content: str,
-        tool_name: str | None,
-        attributes: dict[str, Any],
-    ) -> StepDict:
+    def _step(thread_id: str, email: str, row: Row[Any], arguments: dict[str, Any]) -> StepDict:
+        """A stored message as the step the chat showed for it."""
+        attributes: dict[str, Any] = row.attributes or {}
+        created = _iso(row.created_at)
         step: StepDict = {
-            "id": (attributes.get("ui_ids") or [str(message_id)])[0],
+            "id": (attributes.get("ui_ids") or [str(row.id)])[0],
             "threadId": thread_id,
-            "type": ROLE_TO_STEP[role],  # type: ignore[typeddict-item]
-            "name": email if role == "user" else (tool_name or "Global Travel Hub"),
-            "output": content,
-            "createdAt": _iso(created_at),
-            "start": _iso(created_at),
-            "end": _iso(created_at),
+            "type": ROLE_TO_STEP[row.role],  # type: ignore[typeddict-item]
+            "name": email if row.role == "user" else "Global Travel Hub",
+            "output": row.content,
+            "createdAt": created,
+            "start": created,
+            "end": created,
             "metadata": {},
         }
+        if row.role == "tool":
+            step["name"] = tool_step_name(row.tool_name or "tool")
+            if row.tool_call_id in arguments:
+                step["input"] = json.dumps(arguments[row.tool_call_id], indent=1, default=str)
+                step["showInput"] = "json"
         feedback = attributes.get("feedback")
         if feedback:
             step["feedback"] = {
@@ -234,10 +259,13 @@ class TravelDataLayer(BaseDataLayer):
         metadata: dict[str, Any] | None = None,
         tags: list[str] | None = None,
     ) -> None:
-        """Rename a thread; on its first interaction, create the session so the sidebar
-        lists it at once (the agent's first turn then finds it)."""
-        del metadata, tags
+        """Rename a thread and keep its chat settings (Chainlit's `metadata["chat_settings"]`);
+        on its first interaction, create the session, titled and with the settings chosen so
+        far, so that the sidebar lists it at once and a resume finds them."""
+        del tags
         thread = _uuid(thread_id)
+        # A first interaction is named (and may find the session made by the turn already).
+        settings = _kept_settings(metadata) or (_session_settings() if name else None)
         owner = await self._owner_tenant(thread_id)
         if owner is None:
             user = _uuid(user_id)
@@ -245,11 +273,15 @@ class TravelDataLayer(BaseDataLayer):
             if thread is None or tenant is None or user is None:
                 return
             title = None if name in ACTION_NAMES else session_title(name)
-            await self._chats.create(tenant, user, thread, title)
+            kept = {"chat_settings": settings} if settings is not None else {}
+            await self._chats.create(tenant, user, thread, title, kept)
             return
-        if name is None or name in ACTION_NAMES or thread is None:
+        if thread is None:
             return
-        await self._chats.rename(owner[0], thread, session_title(name))
+        if settings is not None:
+            await self._chats.keep_settings(owner[0], thread, settings)
+        if name is not None and name not in ACTION_NAMES:
+            await self._chats.rename(owner[0], thread, session_title(name))
 
     async def delete_thread(self, thread_id: str) -> None:
         """Soft delete the session; its LangGraph checkpoints go for good."""

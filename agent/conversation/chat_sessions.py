@@ -41,14 +41,22 @@ SESSION = text(
 )
 SESSION_MESSAGES = text(
     # Never older than their session: the monthly partitions before it are not read at all.
-    "SELECT id, created_at, role, content, tool_name, attributes"
+    "SELECT id, created_at, role, content, tool_name, tool_calls, tool_call_id, attributes"
     " FROM chat_messages WHERE session_id = :id"
     " AND created_at >= CAST(:since AS timestamptz) - interval '1 day'"
     " ORDER BY created_at, id"
 )
 CREATE_SESSION = text(
-    "INSERT INTO chat_sessions (id, tenant_id, user_id, thread_id, title)"
-    " VALUES (:id, :tenant, :user, :thread, :title) ON CONFLICT (thread_id) DO NOTHING"
+    "INSERT INTO chat_sessions (id, tenant_id, user_id, thread_id, title, context)"
+    " VALUES (:id, :tenant, :user, :thread, :title, CAST(:context AS jsonb))"
+    " ON CONFLICT (thread_id) DO NOTHING"
+)
+# Only a change is written: the sidebar orders threads by when they last changed.
+KEEP_SETTINGS = text(
+    "UPDATE chat_sessions SET context = context ||"
+    " jsonb_build_object('chat_settings', CAST(:settings AS jsonb))"
+    " WHERE thread_id = :thread AND deleted_at IS NULL"
+    " AND context->'chat_settings' IS DISTINCT FROM CAST(:settings AS jsonb)"
 )
 RENAME = text("UPDATE chat_sessions SET title = :title WHERE thread_id = :thread")
 DELETE = text(
@@ -102,7 +110,7 @@ class SessionRead:
     session: Row[Any]
     """id, title, created_at, user_id, context."""
     messages: list[Row[Any]]
-    """id, created_at, role, content, tool_name, attributes."""
+    """id, created_at, role, content, tool_name, tool_calls, tool_call_id, attributes."""
 
 
 @dataclass
@@ -185,16 +193,32 @@ class ChatSessions:
             return SessionRead(session, list(messages.all()))
 
     async def create(
-        self, tenant_id: uuid.UUID, user_id: uuid.UUID, thread_id: uuid.UUID, title: str | None
+        self,
+        tenant_id: uuid.UUID,
+        user_id: uuid.UUID,
+        thread_id: uuid.UUID,
+        title: str | None,
+        context: dict[str, Any] | None = None,
     ) -> None:
-        """The session of a thread the interface opens before anything is said in it."""
+        """The session of a thread the interface opens before the agent's first turn."""
         async with UnitOfWork(self.sessions, tenant_id=tenant_id) as uow:
             connection = await uow.session.connection()
             await connection.execute(
                 CREATE_SESSION,
                 {"id": new_id(), "tenant": tenant_id, "user": user_id, "thread": thread_id,
-                 "title": title},
+                 "title": title, "context": json.dumps(context or {})},
             )  # fmt: skip
+            await uow.commit()
+
+    async def keep_settings(
+        self, tenant_id: uuid.UUID, thread_id: uuid.UUID, settings: dict[str, Any]
+    ) -> None:
+        """Keep the chat settings the thread was last used with (its context's
+        `chat_settings`), for resuming it."""
+        async with UnitOfWork(self.sessions, tenant_id=tenant_id) as uow:
+            connection = await uow.session.connection()
+            params = {"settings": json.dumps(settings), "thread": thread_id}
+            await connection.execute(KEEP_SETTINGS, params)
             await uow.commit()
 
     async def rename(self, tenant_id: uuid.UUID, thread_id: uuid.UUID, title: str | None) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -11,7 +13,7 @@ from chainlit.types import Feedback, Pagination, ThreadFilter
 from agent.bootstrap import Services
 from tests.integration.agent_world import stack, traveller
 from web import runtime
-from web.data_layer import TravelDataLayer
+from web.data_layer import VIEWER, TravelDataLayer
 
 pytestmark = pytest.mark.integration
 
@@ -95,3 +97,64 @@ async def test_rename_and_delete(services: Services, owner: Any) -> None:
     listed = await layer.list_threads(Pagination(first=5), ThreadFilter(userId=str(ada.user_id)))
     assert listed.data == []
     assert await layer.get_thread(thread) is None
+
+
+async def test_a_thread_keeps_its_title_and_chat_settings_for_resuming(
+    services: Services, owner: Any
+) -> None:
+    ada, bob = await traveller(services), await traveller(services, "bob@example.com")
+    layer = TravelDataLayer(runtime.services)
+    thread = str(uuid.uuid4())
+    said = "Find flights from London to Paris"
+
+    # The first interaction opens the thread, already titled, before the agent's turn.
+    await layer.update_thread(thread, name=said, user_id=str(ada.user_id))
+    listed = await layer.list_threads(Pagination(first=5), ThreadFilter(userId=str(ada.user_id)))
+    assert [(t["id"], t["name"]) for t in listed.data] == [(thread, said)]
+
+    chosen = {"currency": "JPY", "cabin": "business", "travellers": 3}
+    await layer.update_thread(thread, metadata={"chat_settings": {**chosen, "extra": "x" * 9}})
+    await services.conversations.turn(ada, f"{said} in three weeks", thread_id=thread)
+    resumed = await layer.get_thread(thread)
+    assert resumed is not None
+    assert resumed["name"] == said
+    assert resumed["metadata"]["chat_settings"] == chosen
+
+    # The same settings again change nothing (the sidebar orders threads by their last change).
+    changed_at = owner.execute("SELECT updated_at FROM chat_sessions").fetchone()
+    await layer.update_thread(thread, metadata={"chat_settings": chosen})
+    assert owner.execute("SELECT updated_at FROM chat_sessions").fetchone() == changed_at
+
+    # What the panel does not offer is kept as its default, and PostgreSQL never sees a NUL.
+    odd = {"currency": "JPY\x00", "cabin": ["first"], "travellers": 99.5}
+    await layer.update_thread(thread, metadata={"chat_settings": odd})
+    again = await layer.get_thread(thread)
+    assert again is not None
+    assert again["metadata"]["chat_settings"] == {
+        "currency": "EUR", "cabin": "economy", "travellers": 1,
+    }  # fmt: skip
+
+    # Someone else, signed in, neither changes nor reads them.
+    token = VIEWER.set(bob.email)
+    try:
+        await layer.update_thread(thread, metadata={"chat_settings": chosen})
+        assert await layer.get_thread(thread) is None
+    finally:
+        VIEWER.reset(token)
+    kept = owner.execute("SELECT context->'chat_settings'->>'currency' FROM chat_sessions")
+    assert kept.fetchone() == ("EUR",)
+
+
+async def test_a_resumed_thread_shows_its_tool_steps_as_they_were(services: Services) -> None:
+    ada = await traveller(services)
+    result = await services.conversations.turn(ada, "Flights from London to Paris in 3 weeks")
+    layer = TravelDataLayer(runtime.services)
+    thread = await layer.get_thread(result.thread_id)
+    assert thread is not None
+    assert [s["type"] for s in thread["steps"]] == ["user_message", "tool", "assistant_message"]
+    tool = thread["steps"][1]
+    assert tool["name"] == "search flights"
+    assert tool.get("showInput") == "json"
+    asked = json.loads(tool.get("input") or "{}")
+    assert (asked["origin"], asked["destination"]) == ("LON", "PAR")
+    assert "London" in tool["output"]
