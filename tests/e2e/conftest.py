@@ -53,6 +53,21 @@ def accounts(e2e_database: str) -> dict[str, str]:
     return people
 
 
+@pytest.fixture(scope="module")
+def newcomers(e2e_database: str) -> list[str]:
+    """Travellers of the default tenant who have not given consent yet (their e-mails)."""
+    people = ["una@example.com", "dan@example.com", "eve@example.com"]
+    with psycopg.connect(libpq_url(e2e_database), autocommit=True) as owner:
+        tenant = owner.execute("SELECT id FROM tenants WHERE slug = 'default'").fetchone()[0]
+        for email in people:
+            owner.execute(
+                "INSERT INTO users (tenant_id, email, full_name, hashed_password)"
+                " VALUES (%s, %s, %s, %s)",
+                (tenant, email, email.split("@")[0].title(), hash_password(PASSWORD)),
+            )
+    return people
+
+
 class Server:
     def __init__(
         self,
