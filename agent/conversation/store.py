@@ -39,7 +39,8 @@ class OpenSession:
     awaiting_answer: bool
     """The agent asked a question (a confirmation) that this turn answers."""
     checkpoint_id: str | None
-    """The thread's latest checkpoint, as the database has it now (None: none yet)."""
+    """The thread's latest checkpoint, as the database has it now (None: none yet); for an
+    edit's run (`edits.rewound`), the one the edited message's turn started from."""
     edited: EditedMessage | None = None
     """The traveller's earlier message this turn's message replaces (an edit in the chat)."""
 

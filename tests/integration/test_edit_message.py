@@ -14,6 +14,7 @@ from agent.bootstrap import Services
 from agent.conversation.turns import TurnResult
 from agent.replay import replay
 from tests.integration.agent_world import stack, traveller
+from tests.integration.test_cli import environment, run
 from web import runtime
 from web.data_layer import TravelDataLayer
 
@@ -114,7 +115,7 @@ async def test_an_edit_of_an_edit_and_of_a_middle_turn(services: Services, owner
 
 
 async def test_replay_shows_both_branches_and_a_resumed_thread_the_current_one(
-    services: Services,
+    services: Services, database: str
 ) -> None:
     ada = await traveller(services)
     chat = Chat(services, ada)
@@ -133,6 +134,10 @@ async def test_replay_shows_both_branches_and_a_resumed_thread_the_current_one(
     checkpoints = document["checkpoints"]
     assert len(checkpoints) == 2
     assert [c["parent_checkpoint_id"] for c in checkpoints] == [None, None]
+
+    printed = run("replay", chat.thread, env=environment(DATABASE_URL=database, REDIS_URL=None))
+    assert printed.returncode == 0, printed.stderr
+    assert printed.stdout.count("[superseded]") == 4  # the Paris turn: its four messages
 
     thread = await TravelDataLayer(runtime.services).get_thread(chat.thread)
     assert thread is not None
