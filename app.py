@@ -178,8 +178,12 @@ async def resume(thread: cl.types.ThreadDict) -> None:
 
 
 @cl.on_message
-async def on_message(message: cl.Message) -> None:
-    await respond(message.content)
+async def on_message(message: cl.Message | None) -> None:
+    # An edited message keeps its id: the turn finds the message it replaces by it.
+    if message is None:  # Chainlit's edit of a message its session no longer holds
+        await cl.Message("I could not find that message to edit; please send it again.").send()
+        return
+    await respond(message.content, message.id)
 
 
 @cl.action_callback("book_option")
@@ -187,8 +191,8 @@ async def on_message(message: cl.Message) -> None:
 async def on_action(action: cl.Action) -> None:
     await action.remove()
     said = str(action.payload["say"])
-    await cl.Message(content=said, author=_traveller().email, type="user_message").send()
-    await respond(said)
+    sent = await cl.Message(content=said, author=_traveller().email, type="user_message").send()
+    await respond(said, sent.id)
 
 
 def _reply_ids(listener: ChatListener) -> list[str]:
@@ -197,7 +201,7 @@ def _reply_ids(listener: ChatListener) -> list[str]:
     return [listener.reply_id, *([run.id] if run else [])]
 
 
-async def respond(text: str) -> None:
+async def respond(text: str, message_id: str) -> None:
     services = runtime.services()
     if not cl.user_session.get("consented"):
         await cl.Message(DECLINED).send()
@@ -212,5 +216,6 @@ async def respond(text: str) -> None:
         reply_ui_ids=_reply_ids(listener),
         currency=str(settings.get("currency") or "EUR"),
         preferences=settings,
+        ui_id=message_id,
     )
     await show(result, listener)

@@ -49,7 +49,8 @@ def _config(thread_id: str, checkpoint_id: str | None = None) -> RunnableConfig:
 
 
 async def replay(conversations: Conversations, owner: Account, thread_id: str) -> Replay:
-    """The thread's stored transcript and its checkpoints, oldest first.
+    """The thread's stored transcript and its checkpoints, oldest first: every branch, the
+    messages an edit replaced marked with `superseded_at`, each checkpoint with its parent.
 
     Only a thread of `owner`'s own: checkpoints carry no tenant, so they are read only once
     the thread's session shows it is theirs.
@@ -60,13 +61,27 @@ async def replay(conversations: Conversations, owner: Account, thread_id: str) -
         )
     except NotYourConversation:
         raise ReplayError(f"There is no conversation {thread_id}.") from None
-    messages = [{**row._asdict(), "created_at": row.created_at.isoformat()} for row in rows]
+    # Every branch: what an edit replaced carries the moment it was superseded.
+    messages = [
+        {
+            **row._asdict(),
+            "created_at": row.created_at.isoformat(),
+            "superseded_at": row.superseded_at.isoformat() if row.superseded_at else None,
+        }
+        for row in rows
+    ]
     checkpoints = []
     async for snapshot in conversations.graph.aget_state_history(_config(thread_id)):
         values = snapshot.values or {}
         checkpoints.append(
             {
                 "checkpoint_id": snapshot.config["configurable"]["checkpoint_id"],
+                # An edit's branch starts from an earlier checkpoint than the latest.
+                "parent_checkpoint_id": (
+                    snapshot.parent_config["configurable"].get("checkpoint_id")
+                    if snapshot.parent_config
+                    else None
+                ),
                 "created_at": snapshot.created_at,
                 "step": (snapshot.metadata or {}).get("step"),
                 "source": (snapshot.metadata or {}).get("source"),

@@ -80,14 +80,17 @@ def _print(result: Replay) -> None:
             )
             what = f"{what}\n-> {calls}".strip()
         who = message["role"] + (f" ({message['tool_name']})" if message["tool_name"] else "")
+        if message["superseded_at"]:
+            who += " [superseded]"  # an edit replaced it: not on the current branch
         transcript.add_row(message["created_at"][11:19], shown(who), shown(what[:600]))
     console.print(transcript)
     timeline = Table(title="Checkpoints")
-    for column in ("Checkpoint", "Step", "Source", "Next", "Messages"):
+    for column in ("Checkpoint", "Parent", "Step", "Source", "Next", "Messages"):
         timeline.add_column(column)
     for checkpoint in result.checkpoints:
         timeline.add_row(
             shown(checkpoint["checkpoint_id"]),
+            shown(checkpoint["parent_checkpoint_id"] or "-"),
             shown(checkpoint["step"]),
             shown(checkpoint["source"]),
             shown(", ".join(checkpoint["next"]) or "-"),

@@ -29,7 +29,7 @@ THREAD_OF_UI_MESSAGE = text("SELECT thread_of_ui_message(:id)")
 THREAD_USER = text("SELECT user_id FROM chat_sessions WHERE thread_id = :thread")
 TRANSCRIPT = text(
     "SELECT m.created_at, m.role, m.content, m.tool_calls, m.tool_name, m.tool_call_id,"
-    " m.model_name, m.latency_ms FROM chat_messages m"
+    " m.model_name, m.latency_ms, m.superseded_at FROM chat_messages m"
     " JOIN chat_sessions s ON s.id = m.session_id"
     # Never older than their session (a day's margin for a clock set back).
     " WHERE s.thread_id = :thread AND m.created_at >= s.created_at - interval '1 day'"
@@ -41,8 +41,9 @@ SESSION = text(
 )
 SESSION_MESSAGES = text(
     # Never older than their session: the monthly partitions before it are not read at all.
+    # The current branch only: what an edit replaced is kept for replay, not shown.
     "SELECT id, created_at, role, content, tool_name, tool_calls, tool_call_id, attributes"
-    " FROM chat_messages WHERE session_id = :id"
+    " FROM chat_messages WHERE session_id = :id AND superseded_at IS NULL"
     " AND created_at >= CAST(:since AS timestamptz) - interval '1 day'"
     " ORDER BY created_at, id"
 )
@@ -110,7 +111,8 @@ class SessionRead:
     session: Row[Any]
     """id, title, created_at, user_id, context."""
     messages: list[Row[Any]]
-    """id, created_at, role, content, tool_name, tool_calls, tool_call_id, attributes."""
+    """id, created_at, role, content, tool_name, tool_calls, tool_call_id, attributes: the
+    current branch's (what an edit replaced is left out)."""
 
 
 @dataclass
@@ -142,8 +144,8 @@ class ChatSessions:
         self, tenant_id: uuid.UUID, user_id: uuid.UUID, thread_id: uuid.UUID
     ) -> list[Row[Any]]:
         """The messages stored on the user's thread, oldest first (NotYourConversation if it
-        is not theirs): created_at, role, content, tool_calls, tool_name, tool_call_id,
-        model_name, latency_ms."""
+        is not theirs), every branch: created_at, role, content, tool_calls, tool_name,
+        tool_call_id, model_name, latency_ms, superseded_at (None: the current branch)."""
         async with UnitOfWork(self.sessions, tenant_id=tenant_id) as uow:
             connection = await uow.session.connection()
             author = (await connection.execute(THREAD_USER, {"thread": thread_id})).scalar()
@@ -181,7 +183,8 @@ class ChatSessions:
             return list((await connection.execute(statement, params)).all())
 
     async def read(self, tenant_id: uuid.UUID, thread_id: uuid.UUID) -> SessionRead | None:
-        """The thread's session and messages, or None (deleted, or never there)."""
+        """The thread's session and its current branch's messages, or None (deleted, or never
+        there)."""
         async with UnitOfWork(self.sessions, tenant_id=tenant_id) as uow:
             connection = await uow.session.connection()
             session = (await connection.execute(SESSION, {"thread": thread_id})).first()

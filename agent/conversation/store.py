@@ -39,15 +39,39 @@ class OpenSession:
     awaiting_answer: bool
     """The agent asked a question (a confirmation) that this turn answers."""
     checkpoint_id: str | None
-    """The thread's latest checkpoint, as the database has it now (None: none yet)."""
+    """The thread's latest checkpoint, as the database has it now (None: none yet); for an
+    edit's run (`edits.rewound`), the one the edited message's turn started from."""
+    edited: EditedMessage | None = None
+    """The traveller's earlier message this turn's message replaces (an edit in the chat)."""
+
+
+@dataclass(frozen=True)
+class EditedMessage:
+    """A message of the traveller's, on the thread's current branch, that they edited."""
+
+    id: uuid.UUID
+    """Its chat_messages row (the replacement names it: `supersedes`)."""
+    checkpoint_before: str | None
+    """The checkpoint its turn started from (None: the thread's start)."""
+    answered_question: bool
+    """It answered a question of the agent's (a confirmation), so the edit answers it anew."""
 
 
 # Creates the session on the first turn (giving way to the interface creating it at the same
 # moment), titles a session opened before anything was said, and reads it back with whether
-# the agent awaits an answer and the thread's latest checkpoint. One round trip.
+# the agent awaits an answer and the thread's latest checkpoint; and finds the traveller's
+# message on the current branch that the interface showed with the turn's message's id (an
+# edit keeps it). One round trip: the function sets the tenant for the lookup after it.
 OPEN_SESSION = (
-    "SELECT id, user_id, context, message_count, deleted_at, awaiting_answer, checkpoint_id"
-    " FROM open_chat_session(%s, %s, %s, %s, %s, %s::jsonb)"
+    "SELECT s.id, s.user_id, s.context, s.message_count, s.deleted_at, s.awaiting_answer,"
+    " s.checkpoint_id, edited.id AS edited_id, edited.attributes AS edited_attributes"
+    " FROM open_chat_session(%(id)s, %(tenant)s, %(user)s, %(thread)s, %(title)s,"
+    " %(context)s::jsonb) s"
+    " LEFT JOIN LATERAL (SELECT m.id, m.attributes FROM chat_messages m"
+    "  WHERE m.session_id = s.id AND s.message_count > 0 AND m.role = 'user'"
+    "  AND m.superseded_at IS NULL AND m.attributes ? 'ui_ids'"
+    "  AND m.attributes->'ui_ids' ? %(ui_id)s::text"
+    "  ORDER BY m.created_at DESC LIMIT 1) edited ON true"
 )
 
 
@@ -69,16 +93,19 @@ class TurnStore:
         *,
         title: str,
         context: dict[str, Any] | None = None,
+        ui_id: str | None = None,
     ) -> OpenSession:
-        """The account's session for `thread_id`, created on the first turn."""
-        params = (
-            new_id(),
-            account.tenant_id,
-            account.user_id,
-            thread_id,
-            session_title(title),
-            json.dumps(context or {}),
-        )
+        """The account's session for `thread_id`, created on the first turn; `ui_id`, the id
+        the interface gave the message, finds the earlier message it edits, if it is one."""
+        params = {
+            "id": new_id(),
+            "tenant": account.tenant_id,
+            "user": account.user_id,
+            "thread": thread_id,
+            "title": session_title(title),
+            "context": json.dumps(context or {}),
+            "ui_id": storable(ui_id) if ui_id else None,
+        }
         async with self.chat_log.pool.connection() as connection:
             found = await connection.execute(OPEN_SESSION, params)
             row: dict[str, Any] | None = await found.fetchone()
@@ -91,6 +118,7 @@ class TurnStore:
             row["message_count"] == 0,
             row["awaiting_answer"],
             row["checkpoint_id"],
+            _edited(row["edited_id"], row["edited_attributes"]),
         )
 
     @contextmanager
@@ -137,6 +165,16 @@ class TurnStore:
         await self.chat_log.write(account.tenant_id, messages, beside=beside, afterwards=events)
         if checkpointed is not None:
             await checkpointed.wait_for_writes()
+
+
+def _edited(row_id: uuid.UUID | None, attributes: dict[str, Any] | None) -> EditedMessage | None:
+    if row_id is None or attributes is None:
+        return None
+    return EditedMessage(
+        row_id,
+        attributes.get("checkpoint_before"),
+        str(attributes.get("key", "")).startswith("answer:"),
+    )
 
 
 def _message_row(message: TurnMessage, account: Account, chat: OpenSession) -> MessageRow:

@@ -15,6 +15,13 @@ from langgraph.types import Command, Interrupt
 
 from accounts.directory import Account
 from agent.conversation.admission import Admission, DeadlinePassed
+from agent.conversation.edits import (
+    booked_in_replaced_turns,
+    kept_bookings_note,
+    rewound,
+    run_config,
+    still_booked,
+)
 from agent.conversation.run import GraphRun, TurnListener, run_graph
 from agent.conversation.store import OpenSession, TurnStore
 from agent.conversation.transcript import TurnMessage, turn_message_of
@@ -60,6 +67,8 @@ class TurnRequest:
     currency: str | None = None
     preferences: dict[str, Any] | None = None
     """The chat's settings: default cabin and travellers."""
+    ui_id: str | None = None
+    """The id the interface gave the traveller's message: an edit of it comes with the same."""
 
 
 @dataclass
@@ -112,16 +121,19 @@ class Conversations:
         reply_ui_ids: list[str] | None = None,
         currency: str | None = None,
         preferences: dict[str, Any] | None = None,
+        ui_id: str | None = None,
     ) -> TurnResult:
         """The agent's answer to `message` (or the confirmation question it now asks), on
         `thread_id` (None: a new conversation); the other arguments are `TurnRequest`'s.
 
+        A message whose `ui_id` an earlier message of the thread was shown with is an edit of
+        it: the conversation goes on from before that message, the turns from it on replaced.
         A turn that outlives its deadline, or loses the database, ends in one sentence saying so.
         """
         thread = thread_id or str(new_id())
         request = TurnRequest(
             message, sandbox, recorded, session_context, listener, reply_ui_ids, currency,
-            preferences,
+            preferences, ui_id,
         )  # fmt: skip
         try:
             async with self.admission.admitted():
@@ -146,13 +158,21 @@ class Conversations:
                 f" {self.max_message_chars}). Could you say it in fewer words?",
                 False,
             )
-        chat = await self.store.open(
-            account, uuid.UUID(thread), title=message, context=request.session_context
+        opened = await self.store.open(
+            account,
+            uuid.UUID(thread),
+            title=message,
+            context=request.session_context,
+            ui_id=request.ui_id,
+        )
+        chat = rewound(opened)  # an edit starts where the edited message's turn started
+        left_behind = (
+            await booked_in_replaced_turns(self.graph, thread, chat.edited) if chat.edited else []
         )
         context = await self._context_for(account, thread, chat, request)
-        transcript, graph_input = _first_message(message, chat)
+        transcript, graph_input = _first_message(message, chat, request.ui_id)
         started = time.perf_counter()
-        config: RunnableConfig = {"configurable": {"thread_id": thread}}
+        config: RunnableConfig = run_config(thread, chat)
         try:
             with self.store.checkpointing(thread, chat) as checkpointed:
                 run = await run_graph(self.graph, graph_input, config, context, request.listener)
@@ -161,6 +181,9 @@ class Conversations:
             return TurnResult(thread, SORRY, False, chat.id)
         latency = (time.perf_counter() - started) * 1000
         transcript.extend(self._messages_of(run))
+        note = kept_bookings_note(await still_booked(left_behind, run.messages, context))
+        if note is not None:
+            transcript[-1] = replace(transcript[-1], content=_noted(transcript[-1].content, note))
         transcript[-1] = _with_latency(transcript[-1], latency, request.reply_ui_ids)
         try:
             await self.store.record(
@@ -170,8 +193,8 @@ class Conversations:
             log.exception("could not record the turn on thread %s", thread)
             return TurnResult(thread, UNSAVED, False, chat.id)
         if run.question is not None:
-            return TurnResult(thread, _question_text(run.question), True, chat.id)
-        return TurnResult(thread, run.reply(SORRY), False, chat.id)
+            return TurnResult(thread, _noted(_question_text(run.question), note), True, chat.id)
+        return TurnResult(thread, _noted(run.reply(SORRY), note), False, chat.id)
 
     async def _context_for(
         self, account: Account, thread: str, chat: OpenSession, request: TurnRequest
@@ -214,15 +237,29 @@ class Conversations:
         return messages
 
 
-def _first_message(message: str, chat: OpenSession) -> tuple[list[TurnMessage], Any]:
+def _first_message(
+    message: str, chat: OpenSession, ui_id: str | None
+) -> tuple[list[TurnMessage], Any]:
     """The traveller's message as stored, and the graph's input: an answer to the agent's
-    question resumes it; anything else is a new message."""
+    question resumes it; anything else is a new message.
+
+    Shown with an id, it keeps that id and the checkpoint its turn starts from, for an edit
+    of it to travel back to; an edit names the message it supersedes (migration 0020)."""
+    attributes: dict[str, Any] | None = None
+    if ui_id:
+        attributes = {"ui_ids": [ui_id], "checkpoint_before": chat.checkpoint_id}
+        if chat.edited is not None:
+            attributes["supersedes"] = str(chat.edited.id)
     if chat.awaiting_answer:
-        return [TurnMessage(f"answer:{new_id()}", MessageRole.USER, message)], Command(
-            resume=message
-        )
+        answer = TurnMessage(f"answer:{new_id()}", MessageRole.USER, message, attributes=attributes)
+        return [answer], Command(resume=message)
     human = HumanMessage(message, id=str(new_id()))
-    return [TurnMessage(f"lc:{human.id}", MessageRole.USER, message)], {"messages": [human]}
+    said = TurnMessage(f"lc:{human.id}", MessageRole.USER, message, attributes=attributes)
+    return [said], {"messages": [human]}
+
+
+def _noted(reply: str, note: str | None) -> str:
+    return f"{reply}\n\n{note}" if note else reply
 
 
 def _question_text(question: Interrupt) -> str:

@@ -99,3 +99,5 @@ class ChatMessage(SQLModel, table=True):
     completion_tokens: int | None = None
     latency_ms: int | None = None
     attributes: dict[str, Any] = jsonb_field(default={}, server_default="{}")
+    superseded_at: datetime | None = timestamp_field()
+    """When an edit of an earlier message replaced this one's branch (None: current branch)."""
