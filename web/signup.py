@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 from pathlib import Path
 from typing import Annotated, Any
@@ -18,6 +19,8 @@ from web.chat_user import sign_in
 SIGNUP_PATH = "/signup"
 CSRF_COOKIE = "travelhub_signup_csrf"
 FORM_EXPIRED = "This form had expired: please send it again."
+NO_TENANT = "Sign-up is not open just now: please ask us for an account."
+log = logging.getLogger(__name__)
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent / "templates")
 
 
@@ -71,6 +74,9 @@ def signup_router(*, chat_path: str, tenant_slug: str) -> APIRouter:
             return page(
                 request, values=values, problems=refused.problems, status=409 if taken else 422
             )
+        except LookupError as error:  # TRAVELHUB_DEFAULT_TENANT names no tenant
+            log.error("sign-up: %s", error)
+            return page(request, values=values, problems={"form": NO_TENANT}, status=503)
         response = RedirectResponse(f"{chat_path}/", status_code=303)
         sign_in(request, response, traveller)
         response.delete_cookie(CSRF_COOKIE, path=SIGNUP_PATH)

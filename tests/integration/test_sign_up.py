@@ -17,7 +17,7 @@ from accounts.sign_up import EMAIL_TAKEN, SignUp, SignUpRefused, sign_up
 from agent.bootstrap import Services
 from tests.integration.agent_world import stack
 from web import runtime
-from web.signup import CSRF_COOKIE, FORM_EXPIRED, signup_router
+from web.signup import CSRF_COOKIE, FORM_EXPIRED, NO_TENANT, signup_router
 
 pytestmark = pytest.mark.integration
 SECRET = "sign-up-test-secret-" + "x" * 40
@@ -145,3 +145,15 @@ async def test_sign_up_refuses_the_same_address_created_in_the_meantime(
     assert len(refused) == 3
     assert all(o.problems == {"email": EMAIL_TAKEN} for o in refused)
     assert len(users(owner)) == 1
+
+
+@pytest.mark.usefixtures("installed")
+async def test_a_missing_default_tenant_is_one_sentence(owner: Any) -> None:
+    app = FastAPI()
+    app.include_router(signup_router(chat_path="/chat", tenant_slug="nowhere"))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        answer = await client.post("/signup", data={**ADA, "csrf_token": await form_token(client)})
+    assert answer.status_code == 503
+    assert NO_TENANT in answer.text
+    assert users(owner) == []
