@@ -21,21 +21,13 @@ from db.text import storable
 from web import runtime
 from web.chat_rendering import ChatListener, show
 from web.chat_settings import settings_panel, valid_settings
+from web.chat_user import chat_user
 from web.data_layer import TravelDataLayer
 
 
 @cl.data_layer
 def data_layer() -> TravelDataLayer:
     return TravelDataLayer(runtime.services)
-
-
-def _user(traveller: Account) -> cl.User:
-    return cl.User(
-        identifier=traveller.email,
-        display_name=traveller.name,
-        metadata={"tenant_id": str(traveller.tenant_id), "user_id": str(traveller.user_id),
-                  "role": "admin" if traveller.is_admin else "user"},
-    )  # fmt: skip
 
 
 def _traveller() -> Account:
@@ -55,7 +47,7 @@ async def password_login(username: str, password: str) -> cl.User | None:
     if storable(username) != username:  # a NUL or a lone surrogate: no such account, and no query
         return None
     traveller = await authenticate(runtime.services().sessions, username, password)
-    return _user(traveller) if traveller else None
+    return chat_user(traveller) if traveller else None
 
 
 async def oauth_login(
@@ -81,7 +73,7 @@ async def oauth_login(
         services.sessions, cipher_from(services.settings), identity,
         default_tenant=services.settings.default_tenant_slug,
     )  # fmt: skip
-    return _user(traveller) if traveller else None
+    return chat_user(traveller) if traveller else None
 
 
 # OAuth sign-in exists when an OAUTH_* provider is configured (GitHub, Google, generic OIDC).

@@ -8,12 +8,14 @@ from typing import Any
 
 from pydantic import EmailStr, TypeAdapter, ValidationError
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from accounts.passwords import hash_password, password_matches
 from accounts.token_cipher import TokenCipher
 from db.analytics import event_row, record_events
+from db.chat_log import EventRow
 from db.ids import new_id
 from db.models import User
 from db.models.enums import EventType, UserRole
@@ -142,6 +144,17 @@ async def _logged_in(
         await uow.commit()
 
 
+@dataclass(frozen=True)
+class Consent:
+    """Data processing agreed to (the only way to have one); marketing as chosen."""
+
+    marketing: bool = False
+
+
+class AccountExists(ValueError):
+    """The email address already belongs to a live account."""
+
+
 async def create_account(
     sessions: async_sessionmaker[AsyncSession],
     *,
@@ -150,27 +163,41 @@ async def create_account(
     password: str | None,
     name: str | None = None,
     admin: bool = False,
+    consent: Consent | None = None,
 ) -> Account:
-    """A new traveller (or admin) in the tenant; refuses an address already in use."""
+    """A new traveller (or admin) in the tenant, with the consent they gave while signing up
+    (in the same transaction); refuses an address already in use."""
     address = email.strip().lower()
+    taken = AccountExists(f"There is already an account for {address}.")
     if await lookup_account(sessions, address) is not None:
-        raise ValueError(f"There is already an account for {address}.")
+        raise taken
     tenant_id = await resolve_tenant(sessions, tenant_slug)
     user_id = new_id()
-    async with UnitOfWork(sessions, tenant_id=tenant_id) as uow:
-        connection = await uow.session.connection()
-        await connection.execute(
-            text(
-                "INSERT INTO users (id, tenant_id, email, full_name, hashed_password, role)"
-                " VALUES (:id, :tenant, :email, :name, :hashed, :role)"
-            ),
-            {"id": user_id, "tenant": tenant_id, "email": address, "name": name,
-             "hashed": hash_password(password) if password else None,
-             "role": (UserRole.ADMIN if admin else UserRole.USER).value},
-        )  # fmt: skip
-        signed_up = event_row(EventType.USER_SIGNED_UP, tenant=tenant_id, user=user_id)
-        await record_events(connection, [signed_up])
-        await uow.commit()
+    hashed = hash_password(password) if password else None
+    try:
+        async with UnitOfWork(sessions, tenant_id=tenant_id) as uow:
+            connection = await uow.session.connection()
+            await connection.execute(
+                text(
+                    "INSERT INTO users (id, tenant_id, email, full_name, hashed_password, role,"
+                    " data_processing_consent, consent_granted_at, marketing_consent)"
+                    " VALUES (:id, :tenant, :email, :name, :hashed, :role, :consent,"
+                    " CASE WHEN :consent THEN now() END, :marketing)"
+                ),
+                {"id": user_id, "tenant": tenant_id, "email": address, "name": name,
+                 "hashed": hashed, "role": (UserRole.ADMIN if admin else UserRole.USER).value,
+                 "consent": consent is not None,
+                 "marketing": consent is not None and consent.marketing},
+            )  # fmt: skip
+            events = [event_row(EventType.USER_SIGNED_UP, tenant=tenant_id, user=user_id)]
+            if consent is not None:
+                events.append(_consent_event(tenant_id, user_id, marketing=consent.marketing))
+            await record_events(connection, events)
+            await uow.commit()
+    except IntegrityError as error:  # the same address, created in the meantime
+        if "ux_users_email_active" in str(error.orig):
+            raise taken from None
+        raise
     row = await lookup_account(sessions, address)
     assert row is not None
     return _traveller(row)
@@ -280,11 +307,15 @@ async def record_consent(
             ),
             {"id": traveller.user_id, "marketing": marketing},
         )
-        consent = event_row(
-            EventType.CONSENT_CHANGED,
-            tenant=traveller.tenant_id,
-            user=traveller.user_id,
-            properties={"data_processing": True, "marketing": marketing},
-        )
+        consent = _consent_event(traveller.tenant_id, traveller.user_id, marketing=marketing)
         await record_events(connection, [consent])
         await uow.commit()
+
+
+def _consent_event(tenant: uuid.UUID, user: uuid.UUID, *, marketing: bool) -> EventRow:
+    return event_row(
+        EventType.CONSENT_CHANGED,
+        tenant=tenant,
+        user=user,
+        properties={"data_processing": True, "marketing": marketing},
+    )

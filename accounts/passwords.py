@@ -7,11 +7,21 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 _HASHER = PasswordHasher()
 MIN_LENGTH = 8
+MAX_LENGTH = 128  # as db.models.UserCreate: longer only costs hashing time
+
+
+def password_problem(password: str) -> str | None:
+    """Why `password` may not be used, in one sentence; None when it may."""
+    if len(password) < MIN_LENGTH:
+        return f"A password needs at least {MIN_LENGTH} characters."
+    if len(password) > MAX_LENGTH:
+        return f"A password may have at most {MAX_LENGTH} characters."
+    return None
 
 
 def hash_password(password: str) -> str:
-    if len(password) < MIN_LENGTH:
-        raise ValueError(f"A password needs at least {MIN_LENGTH} characters.")
+    if problem := password_problem(password):
+        raise ValueError(problem)
     return _HASHER.hash(password)
 
 

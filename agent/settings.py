@@ -57,6 +57,10 @@ class Settings(BaseSettings):
     )
     """Tenant that users created without an explicit tenant belong to."""
 
+    signup: bool = Field(default=True, validation_alias="TRAVELHUB_SIGNUP")
+    """Whether newcomers may create their own account at /signup (off: only operators make
+    accounts, with `travelhub users create`)."""
+
     host: str = Field(default="127.0.0.1", validation_alias="TRAVELHUB_HOST")
     port: int = Field(default=8000, ge=1, le=65535, validation_alias="TRAVELHUB_PORT")
 

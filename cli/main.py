@@ -15,6 +15,7 @@ from agent.conversation.checkpointer import (
     applied_checkpoint_migration,
     check_checkpoint_schema,
 )
+from agent.settings import Settings
 from cli.bookings import bookings_app
 from cli.chat import chat
 from cli.eval import eval_command
@@ -120,6 +121,9 @@ def serve(
         logging.getLogger(ours).setLevel(logging.INFO)
     bind_host, bind_port = host or settings.host, port or settings.port
     typer.echo(f"Serving on http://{bind_host}:{bind_port}")
+    # A wildcard address serves every interface; a browser on this machine opens it locally.
+    open_host = "127.0.0.1" if bind_host in {"0.0.0.0", "::", ""} else bind_host
+    typer.echo(way_in(settings, f"http://{open_host}:{bind_port}"))
     uvicorn.run(
         "web.app:create_app",
         factory=True,
@@ -127,6 +131,14 @@ def serve(
         port=bind_port,
         log_level="warning",
     )
+
+
+def way_in(settings: Settings, url: str) -> str:
+    """How a newcomer gets into the app at `url`, in one sentence."""
+    make = "travelhub users create --email you@example.com"
+    if settings.signup:
+        return f"Open {url} and create an account (or: {make})."
+    return f"Open {url} and sign in with an account made by: {make}"
 
 
 async def _checkpoint_schema_checked(url: str) -> None:

@@ -24,6 +24,7 @@ from agent.replay import ReplayError, replay
 from agent.settings import Settings
 from web import runtime
 from web.data_layer import VIEWER
+from web.signup import signup_router
 
 log = logging.getLogger(__name__)
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -207,6 +208,11 @@ def create_app() -> FastAPI:
             return (await replay(services.conversations, owner, str(thread_id))).document()
         except ReplayError as error:
             raise HTTPException(status_code=404, detail=str(error)) from None
+
+    if settings.signup:
+        app.include_router(
+            signup_router(chat_path=CHAT_PATH, tenant_slug=settings.default_tenant_slug)
+        )
 
     os.chdir(PROJECT_ROOT)  # Chainlit reads .chainlit/ and chainlit.md from here
     from chainlit.utils import mount_chainlit
