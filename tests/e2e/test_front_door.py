@@ -52,6 +52,8 @@ def served(url: str) -> bytes:
 def test_the_sign_in_page_wears_the_brand(browser: Any, front_door: Server) -> None:
     page = sign_in_page(browser, front_door)
     assert page.title() == "Global Travel Hub"
+    page.get_by_text("Sign in to Global Travel Hub").wait_for(timeout=TIMEOUT)
+    assert page.get_by_text("Login to access the app").count() == 0
     logo = page.locator("img.logo").first
     logo.wait_for(timeout=TIMEOUT)
     logo_files = {(PUBLIC / f"logo_{theme}.svg").read_bytes() for theme in ("light", "dark")}
