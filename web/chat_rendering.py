@@ -12,6 +12,7 @@ import chainlit as cl
 from chainlit.data import get_data_layer
 
 from agent.conversation.turns import TurnResult
+from db.ids import new_id
 from tools.itinerary import BookingSummary
 from web.offer_cards import OFFER_CARDS, chosen, itinerary_card, offer_cards
 
@@ -66,10 +67,16 @@ def cards(listener: ChatListener) -> list[cl.CustomElement]:
     """A card per offer found (their Book buttons act as the book_option action) and the
     itinerary of a booking made or shown."""
     offers = offer_cards(listener.offers, listener.reply_id) if listener.offers else []
-    found = [cl.CustomElement(name=name, props=props, display="inline") for name, props in offers]
+    # Time-ordered ids: a resumed thread shows the cards in the order they were made.
+    found = [
+        cl.CustomElement(id=str(new_id()), name=name, props=props, display="inline")
+        for name, props in offers
+    ]
     if listener.booking is not None:
         props = itinerary_card(listener.booking, calendar_url(listener.booking.reference))
-        found.append(cl.CustomElement(name="Itinerary", props=props, display="inline"))
+        found.append(
+            cl.CustomElement(id=str(new_id()), name="Itinerary", props=props, display="inline")
+        )
     return found
 
 
@@ -86,9 +93,11 @@ async def show(result: TurnResult, listener: ChatListener) -> None:
     reply = listener.reply
     reply.content = result.reply
     reply.actions = confirmation_actions() if result.awaiting_confirmation else []
-    reply.elements = cards(listener)  # type: ignore[assignment]
     await reply.send()
-    offers = [card for card in reply.elements if card.name in OFFER_CARDS]
+    shown = cards(listener)
+    for card in shown:  # one after the other: the cards keep the offers' order
+        await card.send(for_id=reply.id)
+    offers = [card for card in shown if card.name in OFFER_CARDS]
     if reply.actions or offers:
         answers: dict[str, tuple[list[cl.Action], list[Any]]] = cl.user_session.get(ANSWERS) or {}
         answers[reply.id] = (reply.actions, offers)

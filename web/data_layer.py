@@ -209,10 +209,13 @@ class TravelDataLayer(BaseDataLayer):
             "tags": None,
             "metadata": session.context,
             "steps": steps,
+            # A message's cards in the order they were made: their ids are time-ordered.
             "elements": [
                 element
                 for row in messages
-                for element in (row.attributes.get("elements") or {}).values()
+                for element in sorted(
+                    (row.attributes.get("elements") or {}).values(), key=lambda e: str(e["id"])
+                )
             ],
         }
 

@@ -45,7 +45,7 @@ export default function FlightOffer() {
     });
   };
   return (
-    <Card data-testid="offer-card" data-state={props.state}
+    <Card data-testid="offer-card" data-state={props.state} data-number={props.number}
           className={props.state === 'closed' ? 'opacity-60' : ''}>
       <CardHeader className="flex flex-row items-center justify-between gap-2 p-4 pb-2">
         <span className="flex items-center gap-2 font-medium">

@@ -17,7 +17,7 @@ export default function HotelOffer() {
     });
   };
   return (
-    <Card data-testid="offer-card" data-state={props.state}
+    <Card data-testid="offer-card" data-state={props.state} data-number={props.number}
           className={props.state === 'closed' ? 'opacity-60' : ''}>
       <CardHeader className="flex flex-row items-start justify-between gap-2 p-4 pb-2">
         <div className="flex flex-col gap-1">
