@@ -73,7 +73,8 @@ def _kept(element: Any) -> dict[str, Any] | None:
         return None
     shown = {key: value for key, value in element.to_dict().items() if key in KEPT_ELEMENT_FIELDS}
     written = json.dumps(shown, ensure_ascii=False)
-    if len(written) > MAX_ELEMENT_CHARACTERS or storable(written) != written:
+    unstorable = storable(written) != written or "\\u0000" in written  # jsonb refuses a NUL
+    if len(written) > MAX_ELEMENT_CHARACTERS or unstorable:
         return None
     return shown
 
