@@ -34,9 +34,9 @@ class Turn(BaseModel):
 
     say: str
     expect: list[str] = Field(default_factory=list)
-    """Phrases the reply must contain."""
+    """Phrases the reply, or the offers shown beside it as cards, must contain."""
     reject: list[str] = Field(default_factory=list)
-    """Phrases the reply must not contain."""
+    """Phrases neither the reply nor the offers shown beside it may contain."""
     awaiting_confirmation: bool | None = None
     then_prices_move_by: Decimal | None = None
     """After this turn, every offer costs this much more when booked."""
@@ -122,6 +122,25 @@ def load(folder: Path) -> list[tuple[Path, Scenario]]:
     return scenarios
 
 
+class _ShownOffers:
+    """Hears a turn as the chat does: beside the reply, the traveller sees the offers found as
+    cards, whose facts the search's answer lists one line each."""
+
+    def __init__(self) -> None:
+        self.lines = ""
+
+    async def token(self, text: str) -> None:
+        del text
+
+    async def tool_started(self, name: str, arguments: dict[str, Any]) -> None:
+        del name, arguments
+
+    async def tool_finished(self, name: str, content: str, artifact: Any) -> None:
+        del name
+        if isinstance(artifact, dict) and artifact.get("kind") in ("flights", "hotels"):
+            self.lines += f"\n{content}"
+
+
 async def run_scenario(services: Services, scenario: Scenario) -> Verdict:
     """One scenario for a brand-new traveller, on the real agent and database."""
     verdict = Verdict(scenario.name)
@@ -146,14 +165,16 @@ async def run_scenario(services: Services, scenario: Scenario) -> Verdict:
     )
     thread: str | None = None
     for number, turn in enumerate(scenario.turns, start=1):
-        result = await conversations.turn(traveller, turn.say, thread_id=thread)
+        shown = _ShownOffers()
+        result = await conversations.turn(traveller, turn.say, thread_id=thread, listener=shown)
         thread = result.thread_id
         where = f"turn {number} ({turn.say!r})"
+        seen = f"{result.reply}\n{shown.lines}".lower()
         for phrase in turn.expect:
-            if phrase.lower() not in result.reply.lower():
+            if phrase.lower() not in seen:
                 verdict.failures.append(f"{where}: reply lacks {phrase!r}: {result.reply[:300]!r}")
         for phrase in turn.reject:
-            if phrase.lower() in result.reply.lower():
+            if phrase.lower() in seen:
                 verdict.failures.append(f"{where}: reply says {phrase!r}")
         wanted = turn.awaiting_confirmation
         if wanted is not None and result.awaiting_confirmation != wanted:
