@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from accounts.directory import account_by_email
 from agent.bootstrap import Services, utc_now
 from agent.conversation.admission import Admission
+from agent.conversation.offer_lines import OfferLines
 from agent.conversation.turns import Conversations
 from agent.customers import customer_of
 from tools.booking import BookingService
@@ -122,25 +123,6 @@ def load(folder: Path) -> list[tuple[Path, Scenario]]:
     return scenarios
 
 
-class _ShownOffers:
-    """Hears a turn as the chat does: beside the reply, the traveller sees the offers found as
-    cards, whose facts the search's answer lists one line each."""
-
-    def __init__(self) -> None:
-        self.lines = ""
-
-    async def token(self, text: str) -> None:
-        del text
-
-    async def tool_started(self, name: str, arguments: dict[str, Any]) -> None:
-        del name, arguments
-
-    async def tool_finished(self, name: str, content: str, artifact: Any) -> None:
-        del name
-        if isinstance(artifact, dict) and artifact.get("kind") in ("flights", "hotels"):
-            self.lines += f"\n{content}"
-
-
 async def run_scenario(services: Services, scenario: Scenario) -> Verdict:
     """One scenario for a brand-new traveller, on the real agent and database."""
     verdict = Verdict(scenario.name)
@@ -165,7 +147,7 @@ async def run_scenario(services: Services, scenario: Scenario) -> Verdict:
     )
     thread: str | None = None
     for number, turn in enumerate(scenario.turns, start=1):
-        shown = _ShownOffers()
+        shown = OfferLines()
         result = await conversations.turn(traveller, turn.say, thread_id=thread, listener=shown)
         thread = result.thread_id
         where = f"turn {number} ({turn.say!r})"
