@@ -19,7 +19,7 @@ from accounts.directory import (
 from agent.bootstrap import cipher_from
 from db.text import storable
 from web import runtime
-from web.chat_rendering import ChatListener, show
+from web.chat_rendering import ChatListener, settle, show
 from web.chat_settings import settings_panel, valid_settings
 from web.chat_user import chat_user
 from web.data_layer import TravelDataLayer
@@ -181,7 +181,9 @@ async def on_message(message: cl.Message | None) -> None:
 @cl.action_callback("book_option")
 @cl.action_callback("answer")
 async def on_action(action: cl.Action) -> None:
-    await action.remove()
+    """A Book button (on an offer's card) or Confirm / Decline: the first choice closes the
+    answer's others, then the traveller says what the button says."""
+    await settle(action)
     said = str(action.payload["say"])
     sent = await cl.Message(content=said, author=_traveller().email, type="user_message").send()
     await respond(said, sent.id)

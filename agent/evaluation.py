@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from accounts.directory import account_by_email
 from agent.bootstrap import Services, utc_now
 from agent.conversation.admission import Admission
+from agent.conversation.offer_lines import OfferLines
 from agent.conversation.turns import Conversations
 from agent.customers import customer_of
 from tools.booking import BookingService
@@ -34,9 +35,9 @@ class Turn(BaseModel):
 
     say: str
     expect: list[str] = Field(default_factory=list)
-    """Phrases the reply must contain."""
+    """Phrases the reply, or the offers shown beside it as cards, must contain."""
     reject: list[str] = Field(default_factory=list)
-    """Phrases the reply must not contain."""
+    """Phrases neither the reply nor the offers shown beside it may contain."""
     awaiting_confirmation: bool | None = None
     then_prices_move_by: Decimal | None = None
     """After this turn, every offer costs this much more when booked."""
@@ -146,14 +147,16 @@ async def run_scenario(services: Services, scenario: Scenario) -> Verdict:
     )
     thread: str | None = None
     for number, turn in enumerate(scenario.turns, start=1):
-        result = await conversations.turn(traveller, turn.say, thread_id=thread)
+        shown = OfferLines()
+        result = await conversations.turn(traveller, turn.say, thread_id=thread, listener=shown)
         thread = result.thread_id
         where = f"turn {number} ({turn.say!r})"
+        seen = f"{result.reply}\n{shown.lines}".lower()
         for phrase in turn.expect:
-            if phrase.lower() not in result.reply.lower():
+            if phrase.lower() not in seen:
                 verdict.failures.append(f"{where}: reply lacks {phrase!r}: {result.reply[:300]!r}")
         for phrase in turn.reject:
-            if phrase.lower() in result.reply.lower():
+            if phrase.lower() in seen:
                 verdict.failures.append(f"{where}: reply says {phrase!r}")
         wanted = turn.awaiting_confirmation
         if wanted is not None and result.awaiting_confirmation != wanted:

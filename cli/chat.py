@@ -12,6 +12,7 @@ from pydantic import EmailStr, TypeAdapter, ValidationError
 
 from accounts.directory import account_by_email
 from agent.conversation.chat_sessions import NotYourConversation
+from agent.conversation.offer_lines import OfferLines
 from agent.conversation.turns import TurnResult
 from cli.support import (
     fail,
@@ -48,6 +49,8 @@ def chat(
         except ValueError:
             fail(f"{thread!r} is not a conversation id (a UUID).")
 
+    shown = OfferLines()
+
     async def turn() -> TurnResult:
         with finishing_first_on_sigterm():
             async with open_services(settings) as services:
@@ -56,7 +59,9 @@ def chat(
                 )
                 # Undecodable bytes on the command line arrive as lone surrogates.
                 said = storable(message)
-                return await services.conversations.turn(traveller, said, thread_id=thread)
+                return await services.conversations.turn(
+                    traveller, said, thread_id=thread, listener=shown
+                )
 
     def run() -> TurnResult:
         try:
@@ -77,4 +82,6 @@ def chat(
         )
         return
     typer.echo(result.reply)
+    if shown.lines:  # the chat shows these as cards; a terminal lists them
+        typer.echo(shown.lines)
     typer.echo(f"\n(thread {result.thread_id})", err=True)

@@ -24,8 +24,8 @@ from tools.rendering import (
     booking_question,
     bookings_table,
     cancellation_question,
-    flight_table,
-    hotel_table,
+    flight_list,
+    hotel_list,
     itinerary,
 )
 from tools.search import Searcher
@@ -146,7 +146,7 @@ async def search_flights(
         + (f", back {query.return_date:%a %d %b}" if query.return_date else "")
         + f", {query.passengers} traveller(s), {query.cabin.value.replace('_', ' ')}."
     )
-    return f"{title}\n\n{flight_table(offers)}", artifact
+    return f"{title}\n\n{flight_list(offers)}", artifact
 
 
 @tool(response_format="content_and_artifact")
@@ -207,7 +207,7 @@ async def search_hotels(
         f"{len(results.offers)} hotels in {place.name}, {query.check_in:%a %d %b} to"
         f" {query.check_out:%a %d %b} ({query.nights} nights), {query.guests} guest(s)."
     )
-    return f"{title}\n\n{hotel_table(offers)}", artifact
+    return f"{title}\n\n{hotel_list(offers)}", artifact
 
 
 def recorded_answers(messages: list[Any]) -> dict[str, ToolRecord]:
@@ -283,7 +283,11 @@ async def book(offer_ids: list[str], runtime: Runtime) -> tuple[str, Any]:
         return error.message, {"kind": "error"}
     return (
         f"Booked! Your reference is **{booking.booking_reference}**.\n\n{itinerary(summary)}",
-        {"kind": "booking", "reference": booking.booking_reference},
+        {
+            "kind": "booking",
+            "reference": booking.booking_reference,
+            "itinerary": summary.model_dump(mode="json"),
+        },
     )
 
 
@@ -334,7 +338,11 @@ async def show_booking(reference: str, runtime: Runtime) -> tuple[str, Any]:
         summary = await context.desk.itineraries.show(reference, context.customer)
     except TravelError as error:
         return error.message, {"kind": "error"}
-    return itinerary(summary), {"kind": "booking", "reference": summary.reference}
+    return itinerary(summary), {
+        "kind": "booking",
+        "reference": summary.reference,
+        "itinerary": summary.model_dump(mode="json"),
+    }
 
 
 TOOLS: list[BaseTool] = [

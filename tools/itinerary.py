@@ -19,7 +19,9 @@ from db.unit_of_work import UnitOfWork
 from tools.booking import Customer
 from tools.booking_status import WORDS
 from tools.errors import BookingNotFound
+from tools.places import gazetteer
 from tools.references import normalise
+from tools.trip_calendar import BookedItem, trip_calendar
 
 
 class ItineraryItem(BaseModel):
@@ -80,15 +82,22 @@ async def find_booking(
     return booking
 
 
-async def items_of(session: AsyncSession, booking_id: uuid.UUID) -> list[ItineraryItem]:
+async def booked_items(session: AsyncSession, booking_id: uuid.UUID) -> list[BookedItem]:
+    """The booking's items, in the order they were booked, each with its flight or stay."""
     rows = (
         await session.exec(
             select(BookingItem, FlightBooking, HotelBooking)
             .where(BookingItem.booking_id == booking_id)
             .outerjoin(FlightBooking, col(BookingItem.flight_booking_id) == FlightBooking.id)
             .outerjoin(HotelBooking, col(BookingItem.hotel_booking_id) == HotelBooking.id)
+            .order_by(col(BookingItem.position))
         )
     ).all()
+    return [BookedItem(item.id, flight, hotel) for item, flight, hotel in rows]
+
+
+async def items_of(session: AsyncSession, booking_id: uuid.UUID) -> list[ItineraryItem]:
+    rows = [(b.item_id, b.flight, b.hotel) for b in await booked_items(session, booking_id)]
     items = [
         _flight_item(flight) if flight is not None else _hotel_item(hotel)
         for _item, flight, hotel in rows
@@ -187,3 +196,10 @@ class Itineraries:
         async with UnitOfWork(self._sessions, tenant_id=customer.tenant_id) as uow:
             booking = await find_booking(uow.session, reference, customer)
             return summarise(booking, await items_of(uow.session, booking.id))
+
+    async def calendar(self, reference: str, customer: Customer) -> bytes:
+        """The booking as an iCalendar file, for its owner (or an admin of its tenant)."""
+        async with UnitOfWork(self._sessions, tenant_id=customer.tenant_id) as uow:
+            booking = await find_booking(uow.session, reference, customer)
+            items = await booked_items(uow.session, booking.id)
+            return trip_calendar(booking, items, gazetteer())

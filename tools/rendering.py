@@ -14,39 +14,39 @@ def duration(minutes: int) -> str:
     return f"{hours}h{rest:02d}"
 
 
-def flight_table(offers: list[FlightOffer], *, shown: int = SHOWN) -> str:
-    rows = [
-        "| # | Price | Departs | Arrives | Route | Stops | Time | Airline |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
+def _line(text: str) -> str:
+    """Text kept on its one Markdown line (a name from a provider may hold a line break)."""
+    return " ".join(text.split())
+
+
+def flight_list(offers: list[FlightOffer], *, shown: int = SHOWN) -> str:
+    """The offers shown, one numbered line each: the model reads them, the cards show them."""
+    lines = []
     for number, offer in enumerate(offers[:shown], start=1):
-        going = offer.journeys[0]
-        route = " / ".join(
-            "-".join([j.origin, *(s.destination for s in j.segments)]) for j in offer.journeys
+        legs = "; back ".join(
+            f"{j.departure:%a %d %b %H:%M} {j.origin} -> {j.destination} {j.arrival:%H:%M}"
+            f" ({'direct' if j.stops == 0 else f'{j.stops} stop'}, {duration(j.duration_minutes)})"
+            for j in offer.journeys
         )
-        stops = "direct" if offer.stops == 0 else f"{offer.stops} stop"
-        rows.append(
-            f"| {number} | {offer.total_price} {offer.currency} | {going.departure:%a %d %b %H:%M}"
-            f" | {going.arrival:%H:%M} | {route} | {stops} | {duration(going.duration_minutes)}"
-            f" | {offer.carriers} |"
+        lines.append(
+            f"{number}. {offer.total_price} {offer.currency}: {legs}, {_line(offer.carriers)}"
         )
-    return "\n".join(rows)
+    return "\n".join(lines)
 
 
-def hotel_table(offers: list[HotelOffer], *, shown: int = SHOWN) -> str:
-    rows = [
-        "| # | Hotel | Stars | Centre | Room | Board | Per night | Total | Free cancellation |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
+def hotel_list(offers: list[HotelOffer], *, shown: int = SHOWN) -> str:
+    """The offers shown, one numbered line each: the model reads them, the cards show them."""
+    lines = []
     for number, offer in enumerate(offers[:shown], start=1):
         cancel = offer.free_cancellation_until
-        rows.append(
-            f"| {number} | {offer.name} | {'★' * (offer.stars or 0)} | {offer.distance_km} km"
-            f" | {offer.room_type} | {offer.board.value.replace('_', ' ')}"
-            f" | {offer.nightly_price} {offer.currency} | {offer.total_price} {offer.currency}"
-            f" | {f'until {cancel:%d %b}' if cancel else 'no'} |"
+        lines.append(
+            f"{number}. {_line(offer.name)} ({'★' * (offer.stars or 0) or 'unrated'},"
+            f" {offer.distance_km} km from the centre), {_line(offer.room_type)},"
+            f" {offer.board.value.replace('_', ' ')}: {offer.nightly_price} {offer.currency}"
+            f" a night, {offer.total_price} {offer.currency} in all,"
+            f" {f'free cancellation until {cancel:%d %b}' if cancel else 'non-refundable'}"
         )
-    return "\n".join(rows)
+    return "\n".join(lines)
 
 
 def offer_line(offer: Offer) -> str:
@@ -102,12 +102,17 @@ def itinerary(summary: BookingSummary) -> str:
     return "\n".join(lines)
 
 
+def _cell(text: str) -> str:
+    """Text inside a Markdown table cell: a "|" in it (a hotel's name) is not a column."""
+    return _line(text).replace("\\", "\\\\").replace("|", "\\|")
+
+
 def bookings_table(summaries: list[BookingSummary]) -> str:
     if not summaries:
         return "You have no bookings yet."
     rows = ["| Reference | Status | What | Total |", "|---|---|---|---|"]
     for summary in summaries:
-        what = " + ".join(item.title for item in summary.items) or "-"
+        what = _cell(" + ".join(item.title for item in summary.items) or "-")
         rows.append(
             f"| {summary.reference} | {summary.status_words} | {what}"
             f" | {summary.total_amount} {summary.currency} |"

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, HTTPException, Request
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 from redis.exceptions import RedisError
@@ -20,8 +20,11 @@ from sqlalchemy import text
 
 from accounts.directory import find_account
 from agent.bootstrap import build_services
+from agent.customers import customer_of
 from agent.replay import ReplayError, replay
 from agent.settings import Settings
+from tools.errors import BookingNotFound
+from tools.references import normalise
 from web import runtime
 from web.data_layer import VIEWER
 from web.signup import signup_router
@@ -208,6 +211,34 @@ def create_app() -> FastAPI:
             return (await replay(services.conversations, owner, str(thread_id))).document()
         except ReplayError as error:
             raise HTTPException(status_code=404, detail=str(error)) from None
+
+    @app.get(
+        "/api/bookings/{reference}/calendar.ics",
+        response_class=Response,
+        responses={
+            200: {"content": {"text/calendar": {}}, "description": "The booking's events."},
+            401: REFUSALS[401],
+            404: {"model": Problem, "description": "No such booking of yours."},
+        },
+    )
+    async def booking_calendar(
+        reference: str, user: Annotated[dict[str, Any], Depends(signed_in)]
+    ) -> Response:
+        """The booking as an iCalendar file: a flight segment or a hotel stay per event."""
+        services = runtime.services()
+        account = await find_account(services.sessions, user["identifier"])
+        if account is None:
+            raise HTTPException(status_code=401, detail="Your session is invalid; sign in again.")
+        try:
+            body = await services.itineraries.calendar(reference, customer_of(account))
+        except BookingNotFound as error:
+            raise HTTPException(status_code=404, detail=error.message) from None
+        name = "".join(char for char in normalise(reference) if char.isalnum())
+        return Response(
+            body,
+            media_type="text/calendar; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="trip-{name}.ics"'},
+        )
 
     if settings.signup:
         app.include_router(

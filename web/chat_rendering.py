@@ -1,5 +1,6 @@
-"""How a turn looks in the Chainlit chat: streamed words, a step per tool call, a Book button
-per offer, Confirm / Decline for the agent's questions."""
+"""How a turn looks in the Chainlit chat: streamed words, a step per tool call, a card per
+offer (with its Book button), an itinerary card after a booking, Confirm / Decline for the
+agent's questions; and, once a choice is made in an answer, its other buttons gone."""
 
 from __future__ import annotations
 
@@ -8,10 +9,15 @@ import uuid
 from typing import Any
 
 import chainlit as cl
+from chainlit.data import get_data_layer
 
 from agent.conversation.turns import TurnResult
+from db.ids import new_id
+from tools.itinerary import BookingSummary
+from web.offer_cards import OFFER_CARDS, chosen, itinerary_card, offer_cards
 
-SHOWN_OFFERS = 5
+ANSWERS = "answers_with_choices"
+"""The session's answers that still offer a choice: their buttons and cards, by reply id."""
 
 
 def tool_step_name(tool: str) -> str:
@@ -26,6 +32,7 @@ class ChatListener:
         self.reply_id = str(uuid.uuid4())
         self._reply: cl.Message | None = None
         self.offers: dict[str, Any] | None = None
+        self.booking: BookingSummary | None = None
         self._steps: list[cl.Step] = []
 
     @property
@@ -52,20 +59,30 @@ class ChatListener:
             await step.update()
         if isinstance(artifact, dict) and artifact.get("kind") in ("flights", "hotels"):
             self.offers = artifact if artifact.get("offers") else None
+        if isinstance(artifact, dict) and artifact.get("itinerary"):
+            self.booking = BookingSummary.model_validate(artifact["itinerary"])
 
 
-def offer_actions(results: dict[str, Any]) -> list[cl.Action]:
-    """A Book button per offer shown: it says "book option N" for the traveller."""
-    kind = "hotel" if results["kind"] == "hotels" else "flight"
-    return [
-        cl.Action(
-            name="book_option",
-            payload={"say": f"book {kind} option {number}"},
-            label=f"Book {kind} #{number}",
-            tooltip=f"{offer['total_price']} {offer['currency']}",
-        )
-        for number, offer in enumerate(results["offers"][:SHOWN_OFFERS], start=1)
+def calendar_url(reference: str) -> str:
+    """Where the booking's calendar file is downloaded (web/app.py, signed in)."""
+    return f"/api/bookings/{reference}/calendar.ics"
+
+
+def cards(listener: ChatListener) -> list[cl.CustomElement]:
+    """A card per offer found (their Book buttons act as the book_option action) and the
+    itinerary of a booking made or shown."""
+    offers = offer_cards(listener.offers, listener.reply_id) if listener.offers else []
+    # Time-ordered ids: a resumed thread shows the cards in the order they were made.
+    found = [
+        cl.CustomElement(id=str(new_id()), name=name, props=props, display="inline")
+        for name, props in offers
     ]
+    if listener.booking is not None:
+        props = itinerary_card(listener.booking, calendar_url(listener.booking.reference))
+        found.append(
+            cl.CustomElement(id=str(new_id()), name="Itinerary", props=props, display="inline")
+        )
+    return found
 
 
 def confirmation_actions() -> list[cl.Action]:
@@ -76,12 +93,45 @@ def confirmation_actions() -> list[cl.Action]:
 
 
 async def show(result: TurnResult, listener: ChatListener) -> None:
-    """The turn's last word: the reply (already streamed) and the buttons it calls for."""
+    """The turn's last word: the reply (already streamed) and the cards and buttons it calls
+    for, remembered so that the first choice made in it closes the others."""
     reply = listener.reply
-    if result.awaiting_confirmation:
-        reply.content = result.reply
-        reply.actions = confirmation_actions()
-    else:
-        reply.content = result.reply
-        reply.actions = offer_actions(listener.offers) if listener.offers else []
+    reply.content = result.reply
+    reply.actions = confirmation_actions() if result.awaiting_confirmation else []
     await reply.send()
+    shown = cards(listener)
+    for card in shown:  # one after the other: the cards keep the offers' order
+        await card.send(for_id=reply.id)
+    offers = [card for card in shown if card.name in OFFER_CARDS]
+    if reply.actions or offers:
+        answers: dict[str, tuple[list[cl.Action], list[Any]]] = cl.user_session.get(ANSWERS) or {}
+        answers[reply.id] = (reply.actions, offers)
+        cl.user_session.set(ANSWERS, answers)
+
+
+async def _stored_cards(answer_id: str) -> list[cl.CustomElement]:
+    """The cards of an answer from before this session (a resumed thread), as stored."""
+    data_layer = get_data_layer()
+    thread = await data_layer.get_thread(cl.context.session.thread_id) if data_layer else None
+    return [
+        cl.CustomElement(id=e["id"], name=e["name"], props=e.get("props") or {},
+                         display=e.get("display") or "inline", for_id=answer_id)
+        for e in (thread or {}).get("elements") or []
+        if e.get("forId") == answer_id and e.get("name") in OFFER_CARDS
+    ]  # fmt: skip
+
+
+async def settle(action: cl.Action) -> None:
+    """A choice was made in an answer: its buttons go, its offer cards show which was picked
+    (and are kept so, for when the thread is resumed)."""
+    answer_id = action.forId or str(action.payload.get("answer") or "")
+    answers: dict[str, tuple[list[cl.Action], list[Any]]] = cl.user_session.get(ANSWERS) or {}
+    actions, offers = answers.pop(answer_id, ([], None))
+    cl.user_session.set(ANSWERS, answers)
+    for button in actions:
+        await button.remove()
+    if offers is None and "number" in action.payload:
+        offers = await _stored_cards(answer_id)
+    for card in offers or []:
+        card.props = chosen(card.props, int(action.payload.get("number") or 0))
+        await card.update()

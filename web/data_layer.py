@@ -42,6 +42,10 @@ from web.chat_settings import valid_settings
 # Chainlit names a thread after its first interaction, which may be a button press.
 ACTION_NAMES = {"consent", "book_option", "answer"}
 FEEDBACK_ATTEMPTS = 6
+ELEMENT_ATTEMPTS = 4
+MAX_ELEMENT_CHARACTERS = 32_000
+"""A card's props are a few hundred characters; anything far larger is not one of ours."""
+KEPT_ELEMENT_FIELDS = ("id", "threadId", "type", "name", "display", "props", "forId", "mime")
 ROLE_TO_STEP = {"user": "user_message", "assistant": "assistant_message", "tool": "tool"}
 
 VIEWER: ContextVar[str | None] = ContextVar("travelhub_viewer", default=None)
@@ -82,6 +86,20 @@ def _session_settings() -> dict[str, Any] | None:
     except ChainlitContextException:
         return None
     return valid_settings(session.chat_settings) if isinstance(session, WebsocketSession) else None
+
+
+def _kept(element: Any) -> dict[str, Any] | None:
+    """What is kept of a custom element (a card) to show it again: its name, props and the
+    message it belongs to; None for other elements (their files live with the session) and
+    for what PostgreSQL cannot hold or no card needs (NUL bytes, oversized props)."""
+    if getattr(element, "type", None) != "custom" or not getattr(element, "for_id", None):
+        return None
+    shown = {key: value for key, value in element.to_dict().items() if key in KEPT_ELEMENT_FIELDS}
+    written = json.dumps(shown, ensure_ascii=False)
+    unstorable = storable(written) != written or "\\u0000" in written  # jsonb refuses a NUL
+    if len(written) > MAX_ELEMENT_CHARACTERS or unstorable:
+        return None
+    return shown
 
 
 def _like(search: str) -> str:
@@ -217,7 +235,14 @@ class TravelDataLayer(BaseDataLayer):
             "tags": None,
             "metadata": session.context,
             "steps": steps,
-            "elements": [],
+            # A message's cards in the order they were made: their ids are time-ordered.
+            "elements": [
+                element
+                for row in messages
+                for element in sorted(
+                    (row.attributes.get("elements") or {}).values(), key=lambda e: str(e["id"])
+                )
+            ],
         }
 
     @staticmethod
@@ -339,15 +364,32 @@ class TravelDataLayer(BaseDataLayer):
     async def delete_step(self, step_id: str) -> None:
         del step_id
 
+    # Cards (custom elements) are the interface's own: kept beside the message they belong to.
+
     async def create_element(self, element: Any) -> None:
-        del element
+        """Keep a card, or its new props (a card's state changes when an offer is chosen)."""
+        shown = _kept(element)
+        owner = await self._owner_tenant(str(getattr(element, "thread_id", "")))
+        if shown is None or owner is None:
+            return
+        thread = uuid.UUID(element.thread_id)
+        # The reply a card belongs to is stored when its turn ends: a card sent at that very
+        # moment waits for it.
+        for attempt in range(ELEMENT_ATTEMPTS):
+            if await self._chats.keep_element(owner[0], thread, element.for_id, shown):
+                return
+            await asyncio.sleep(0.25 * (attempt + 1))
 
     async def get_element(self, thread_id: str, element_id: str) -> ElementDict | None:
-        del thread_id, element_id
-        return None
+        thread = await self.get_thread(thread_id)
+        elements: list[ElementDict] = thread["elements"] or [] if thread else []
+        return next((e for e in elements if e.get("id") == element_id), None)
 
     async def delete_element(self, element_id: str, thread_id: str | None = None) -> None:
-        del element_id, thread_id
+        owner = await self._owner_tenant(thread_id or "")
+        if owner is None or thread_id is None or _known_text(element_id) is None:
+            return
+        await self._chats.drop_element(owner[0], uuid.UUID(thread_id), element_id)
 
     async def build_debug_url(self) -> str:
         return ""

@@ -77,6 +77,19 @@ UNRATE = text(
     " FROM chat_sessions s WHERE s.id = m.session_id AND s.thread_id = :thread"
     " AND m.attributes->'ui_ids' ? :id AND m.attributes ? 'feedback'"
 )
+KEEP_ELEMENT = text(
+    "UPDATE chat_messages m SET attributes = jsonb_set(m.attributes, '{elements}',"
+    " coalesce(m.attributes->'elements', CAST('{}' AS jsonb))"
+    " || jsonb_build_object(CAST(:element_id AS text), CAST(:element AS jsonb)))"
+    " FROM chat_sessions s WHERE s.id = m.session_id AND s.thread_id = :thread"
+    " AND m.attributes->'ui_ids' ? :for_id"
+)
+DROP_ELEMENT = text(
+    "UPDATE chat_messages m SET attributes = jsonb_set(m.attributes, '{elements}',"
+    " (m.attributes->'elements') - CAST(:element_id AS text))"
+    " FROM chat_sessions s WHERE s.id = m.session_id AND s.thread_id = :thread"
+    " AND m.attributes->'elements' ? :element_id"
+)
 _LISTED = (
     "SELECT s.thread_id, s.title, s.created_at, s.context, u.email"
     " FROM chat_sessions s JOIN users u ON u.id = s.user_id WHERE {conditions}"
@@ -260,6 +273,28 @@ class ChatSessions:
             await record_events(connection, [given])
             await uow.commit()
         return True
+
+    async def keep_element(
+        self, tenant_id: uuid.UUID, thread_id: uuid.UUID, for_id: str, element: dict[str, Any]
+    ) -> bool:
+        """Keep (or replace) an element shown with the message `for_id`, so that it is shown
+        again when the thread is resumed; False while that message is not stored yet."""
+        async with UnitOfWork(self.sessions, tenant_id=tenant_id) as uow:
+            connection = await uow.session.connection()
+            params = {"element_id": element["id"], "element": json.dumps(element),
+                      "thread": thread_id, "for_id": for_id}  # fmt: skip
+            kept = await connection.execute(KEEP_ELEMENT, params)
+            await uow.commit()
+        return bool(kept.rowcount)
+
+    async def drop_element(
+        self, tenant_id: uuid.UUID, thread_id: uuid.UUID, element_id: str
+    ) -> None:
+        async with UnitOfWork(self.sessions, tenant_id=tenant_id) as uow:
+            connection = await uow.session.connection()
+            params = {"element_id": element_id, "thread": thread_id}
+            await connection.execute(DROP_ELEMENT, params)
+            await uow.commit()
 
     async def unrate(self, tenant_id: uuid.UUID, thread_id: uuid.UUID, ui_id: str) -> bool:
         """Take the rating of the message shown with `ui_id` back; whether there was one."""

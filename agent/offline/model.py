@@ -162,6 +162,10 @@ def _after_tool(messages: list[BaseMessage], result: ToolMessage) -> str:
     if artifact.get("kind") == "error":
         return content
     name = result.name or ""
+    if artifact.get("offers") and artifact.get("kind") in ("flights", "hotels"):
+        # The offers themselves are shown as cards: the reply says what was found.
+        title = content.split("\n\n", 1)[0]
+        return f"{title}\n\n{FOLLOW_UPS.get(name, '')}".strip()
     if artifact.get("offers"):
         return f"{content}\n\n{FOLLOW_UPS.get(name, '')}".strip()
     del messages

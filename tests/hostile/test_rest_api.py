@@ -249,3 +249,19 @@ def test_garbage_ids_and_bad_credentials_get_a_clear_4xx(api: Api) -> None:
         probes += 1
         assert response.status_code == (200 if asker == "ada" else 401)
     print(f"\nREST: {probes} hostile requests, all 2xx/4xx as expected")
+
+
+CALENDAR = "/api/bookings/{reference}/calendar.ics"
+
+
+def test_a_calendar_file_is_only_for_a_signed_in_travellers_own_booking(api: Api) -> None:
+    calendar = api.schema[CALENDAR]["GET"]
+    for asker, header in api.tokens.items():
+        headers = {"Authorization": header} if header else {}
+        for garbage in ["KQ7M2X", *GARBAGE_PATHS]:
+            response = calendar.Case(path_parameters={"reference": garbage}, headers=headers).call()
+            # (A path that no longer names the route is not found before anyone is asked.)
+            refusals = {404} if asker in api.allowed else {401, 404}
+            assert response.status_code in refusals, (asker, garbage)
+            assert response.json()["detail"], response.text
+            assert "BEGIN:VCALENDAR" not in response.text

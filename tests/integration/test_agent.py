@@ -30,7 +30,9 @@ async def test_a_search_turn_is_answered_and_recorded(services: Services, owner:
     result = await services.conversations.turn(ada, "Flights from London to Lisbon in two weeks")
     assert not result.awaiting_confirmation
     assert "flights London (LON) to Lisbon (LIS)" in result.reply
-    assert "| 1 |" in result.reply
+    assert "book option 1" in result.reply  # the offers themselves are cards in the chat
+    listed = rows(owner, "SELECT content FROM chat_messages WHERE role = 'tool'")
+    assert "\n1. " in listed[0][0]  # the model reads them as numbered lines
 
     messages = rows(
         owner,

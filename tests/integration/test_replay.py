@@ -126,3 +126,18 @@ def test_bad_replay_requests_are_one_sentence(
     assert result.returncode == 1
     assert sentence in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_terminal_lists_the_offers_the_chat_shows_as_cards(
+    conversation: dict[str, Any],
+) -> None:
+    env = environment(DATABASE_URL=conversation["database"])
+    searched = run(
+        "chat", "--user", "ada@example.com", "Flights from London to Lisbon in 3 weeks", env=env
+    )
+    assert searched.returncode == 0, searched.stderr
+    lines = searched.stdout.splitlines()
+    assert "flights London (LON) to Lisbon (LIS)" in lines[0]
+    listed = [line for line in lines if line[:3] in {"1. ", "2. ", "3. ", "4. ", "5. "}]
+    assert [line[:2] for line in listed] == ["1.", "2.", "3.", "4.", "5."]
+    assert all(" EUR: " in line and "-> LIS" in line for line in listed)

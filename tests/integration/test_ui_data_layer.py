@@ -11,6 +11,7 @@ import pytest
 from chainlit.types import Feedback, Pagination, ThreadFilter
 
 from agent.bootstrap import Services
+from db.ids import new_id
 from tests.integration.agent_world import stack, traveller
 from web import runtime
 from web.data_layer import VIEWER, TravelDataLayer
@@ -158,3 +159,52 @@ async def test_a_resumed_thread_shows_its_tool_steps_as_they_were(services: Serv
     asked = json.loads(tool.get("input") or "{}")
     assert (asked["origin"], asked["destination"]) == ("LON", "PAR")
     assert "London" in tool["output"]
+
+
+def _card(thread_id: str, number: int, *, for_id: str = "ui-cards", **props: Any) -> Any:
+    from chainlit.element import CustomElement
+
+    return CustomElement(
+        id=str(new_id()), thread_id=thread_id, for_id=for_id, name="HotelOffer",
+        props={"number": number, "name": "The Pipe | Bar Hotel", "state": "open", **props},
+    )  # fmt: skip
+
+
+async def test_cards_are_kept_with_their_reply_and_shown_again_on_resume(
+    services: Services,
+) -> None:
+    ada = await traveller(services)
+    await traveller(services, "bob@example.com")
+    said = "A hotel in Paris for 3 nights in two weeks"
+    result = await services.conversations.turn(ada, said, reply_ui_ids=["ui-cards", "run-9"])
+    layer = TravelDataLayer(runtime.services)
+    cards = [_card(result.thread_id, number) for number in (1, 2, 3)]
+    for card in reversed(cards):  # kept in the order they were made, whatever the writes' order
+        await layer.create_element(card)
+    cards[1].props = {**cards[1].props, "state": "chosen"}
+    await layer.create_element(cards[1])  # a card's new props replace its old ones
+
+    marker = VIEWER.set("bob@example.com")  # someone else's web request: not their thread
+    try:
+        await layer.create_element(_card(result.thread_id, 4))
+        assert await layer.get_thread(result.thread_id) is None
+    finally:
+        VIEWER.reset(marker)
+    await layer.create_element(_card(result.thread_id, 5, note="\x00"))  # not storable: not kept
+    await layer.create_element(_card(result.thread_id, 6, for_id="no-such-reply"))
+
+    thread = await layer.get_thread(result.thread_id)
+    assert thread is not None
+    shown = thread["elements"] or []
+    assert [(e["props"]["number"], e["props"]["state"]) for e in shown] == [
+        (1, "open"), (2, "chosen"), (3, "open"),
+    ]  # fmt: skip
+    assert {e["forId"] for e in shown} == {"ui-cards"}
+    assert shown[0]["props"]["name"] == "The Pipe | Bar Hotel"
+    assert shown[0]["name"] == "HotelOffer"
+    assert await layer.get_element(result.thread_id, cards[2].id) == shown[2]
+
+    await layer.delete_element(cards[0].id, result.thread_id)
+    after = await layer.get_thread(result.thread_id)
+    assert after is not None
+    assert [e["props"]["number"] for e in after["elements"] or []] == [2, 3]

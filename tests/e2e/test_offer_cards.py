@@ -1,0 +1,111 @@
+"""Offers as cards, in Chromium: search flights, book one from its card (the other cards'
+Book buttons go), confirm, and take the itinerary's calendar file home; resumed, the thread
+shows the same cards as they were left."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from icalendar import Calendar
+
+from tests.e2e.conftest import Server, screenshot
+from tests.e2e.test_browser import TIMEOUT, log_in, say
+from tools.places import gazetteer
+
+pytestmark = [pytest.mark.integration, pytest.mark.e2e]
+EMAIL = "ada@example.com"
+TIME = re.compile(r"\b\d{2}:\d{2}\b")
+
+
+@pytest.fixture(scope="module")
+def server(
+    e2e_database: str, accounts: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    del accounts
+    import os
+
+    started = Server(e2e_database, tmp_path_factory.mktemp("cards"), os.environ.get("REDIS_URL"))
+    yield started
+    started.stop()
+
+
+def test_book_from_a_card_then_add_the_trip_to_a_calendar(
+    browser: Any, server: Server, owner_db: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    page = log_in(browser, server, EMAIL)
+    say(page, "Flights from London to Lisbon in three weeks")
+    cards = page.get_by_test_id("offer-card")
+    try:
+        cards.first.wait_for(timeout=TIMEOUT)
+    except Exception:
+        screenshot(page, "offer-cards-missing")
+        raise
+    expect(cards).to_have_count(5)
+    assert [cards.nth(n).get_attribute("data-number") for n in range(5)] == list("12345")
+    assert page.locator("table").count() == 0  # the offers are cards, not a Markdown table
+    first = cards.first.inner_text()
+    assert re.search(r"\b(LHR|LGW|STN|LTN|LCY|SEN)\b", first)
+    assert "LIS" in first
+    assert len(TIME.findall(first)) >= 2  # take-off and landing
+    assert re.search(r"\d+\.\d{2} EUR", first)
+    expect(page.get_by_role("button", name="Book flight #1")).to_be_visible()
+    screenshot(page, "offer-cards")
+
+    page.get_by_role("button", name="Book flight #2").click()
+    page.get_by_role("button", name="Confirm").wait_for(timeout=TIMEOUT)
+    expect(page.get_by_role("button", name=re.compile(r"^Book flight #"))).to_have_count(0)
+    expect(cards.nth(1)).to_have_attribute("data-state", "chosen")
+    for other in (0, 2, 3, 4):
+        expect(cards.nth(other)).to_have_attribute("data-state", "closed")
+    expect(cards.nth(1)).to_contain_text("Chosen")
+
+    page.get_by_role("button", name="Confirm").click()
+    itinerary = page.get_by_test_id("itinerary-card")
+    itinerary.wait_for(timeout=TIMEOUT)
+    expect(page.get_by_role("button", name="Confirm")).to_have_count(0)
+    expect(page.get_by_role("button", name="Decline")).to_have_count(0)
+    reference, segments = owner_db.execute(
+        "SELECT b.booking_reference, f.segments FROM bookings b"
+        " JOIN users u ON u.id = b.user_id JOIN booking_items i ON i.booking_id = b.id"
+        " JOIN flight_bookings f ON f.id = i.flight_booking_id"
+        " WHERE u.email = %s AND b.status = 'confirmed'",
+        (EMAIL,),
+    ).fetchone()
+    expect(itinerary).to_contain_text(f"Booking {reference}")
+    screenshot(page, "itinerary-card")
+
+    with page.expect_download(timeout=TIMEOUT) as download:
+        itinerary.get_by_role("link", name="Add to calendar").click()
+    assert download.value.suggested_filename == f"trip-{reference}.ics"
+    calendar = Calendar.from_ical(Path(download.value.path()).read_bytes())
+    events = list(calendar.walk("VEVENT"))
+    flown = [s for journey in segments for s in journey["segments"]]
+    assert [str(e["SUMMARY"]) for e in events] == [
+        f"Flight {s['flight_number']} {s['origin']} → {s['destination']}" for s in flown
+    ]
+    places = gazetteer()
+    for event, segment in zip(events, flown, strict=True):
+        assert event["DTSTART"].params["TZID"] == places.airport(segment["origin"]).timezone
+        assert event["DTEND"].params["TZID"] == places.airport(segment["destination"]).timezone
+        assert event.start.strftime("%H:%M") == segment["departure"][11:16]  # local, as booked
+    page.close()
+
+
+def test_a_resumed_thread_shows_its_cards_as_they_were_left(browser: Any, server: Server) -> None:
+    from playwright.sync_api import expect
+
+    page = log_in(browser, server, EMAIL)
+    page.get_by_text("Flights from London to Lisbon in three weeks").first.click()
+    cards = page.get_by_test_id("offer-card")
+    cards.first.wait_for(timeout=TIMEOUT)
+    expect(cards).to_have_count(5)
+    expect(cards.nth(1)).to_have_attribute("data-state", "chosen")
+    expect(page.get_by_role("button", name=re.compile(r"^Book flight #"))).to_have_count(0)
+    expect(page.get_by_test_id("itinerary-card")).to_have_count(1)
+    page.close()
