@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from re import Pattern
 from typing import Any
 
 import yaml
@@ -37,6 +38,10 @@ class Turn(BaseModel):
     """Phrases the reply must contain."""
     reject: list[str] = Field(default_factory=list)
     """Phrases the reply must not contain."""
+    expect_pattern: list[Pattern[str]] = Field(default_factory=list)
+    """Regular expressions the reply must match (e.g. a price written as the locale does)."""
+    reject_pattern: list[Pattern[str]] = Field(default_factory=list)
+    """Regular expressions the reply must not match (e.g. yen with decimals)."""
     awaiting_confirmation: bool | None = None
     then_prices_move_by: Decimal | None = None
     """After this turn, every offer costs this much more when booked."""
@@ -55,6 +60,8 @@ class Scenario(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str
+    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
+    """The traveller's currency chat setting (unset: EUR)."""
     turns: list[Turn] = Field(min_length=1)
     bookings: list[ExpectedBooking] = Field(default_factory=list)
     """The traveller's bookings at the end (in any order)."""
@@ -146,7 +153,9 @@ async def run_scenario(services: Services, scenario: Scenario) -> Verdict:
     )
     thread: str | None = None
     for number, turn in enumerate(scenario.turns, start=1):
-        result = await conversations.turn(traveller, turn.say, thread_id=thread)
+        result = await conversations.turn(
+            traveller, turn.say, thread_id=thread, currency=scenario.currency
+        )
         thread = result.thread_id
         where = f"turn {number} ({turn.say!r})"
         for phrase in turn.expect:
@@ -155,6 +164,14 @@ async def run_scenario(services: Services, scenario: Scenario) -> Verdict:
         for phrase in turn.reject:
             if phrase.lower() in result.reply.lower():
                 verdict.failures.append(f"{where}: reply says {phrase!r}")
+        for pattern in turn.expect_pattern:
+            if not pattern.search(result.reply):
+                verdict.failures.append(
+                    f"{where}: reply does not match {pattern.pattern!r}: {result.reply[:300]!r}"
+                )
+        for pattern in turn.reject_pattern:
+            if found := pattern.search(result.reply):
+                verdict.failures.append(f"{where}: reply says {found.group(0)!r}")
         wanted = turn.awaiting_confirmation
         if wanted is not None and result.awaiting_confirmation != wanted:
             verdict.failures.append(
