@@ -42,6 +42,7 @@ from tools.cache import SearchCache
 from tools.cancellation import CancellationService
 from tools.desk import TravelDesk
 from tools.itinerary import Itineraries
+from tools.money import use_locale
 from tools.places import gazetteer
 from tools.providers.amadeus import AmadeusProvider
 from tools.providers.base import FlightOrders, FlightProvider, HotelOrders, HotelProvider
@@ -252,6 +253,7 @@ def build_providers(
 
 async def build_services(settings: Settings, urls: DatabaseUrls | None = None) -> Services:
     """Connect to PostgreSQL (as the runtime role) and, when configured, Redis."""
+    use_locale(settings.locale)  # how every reply and table of this process writes money
     urls = urls or resolve_database(settings)
     engine = create_app_engine(urls.runtime, pool_size=settings.db_pool_max_size)
     pool = create_checkpoint_pool(

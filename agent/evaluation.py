@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from re import Pattern
 from typing import Any
 
 import yaml
@@ -38,6 +39,12 @@ class Turn(BaseModel):
     """Phrases the reply, or the offers shown beside it as cards, must contain."""
     reject: list[str] = Field(default_factory=list)
     """Phrases neither the reply nor the offers shown beside it may contain."""
+    expect_pattern: list[Pattern[str]] = Field(default_factory=list)
+    """Regular expressions the reply, or the offers shown beside it, must match (e.g. a price
+    written as the locale does)."""
+    reject_pattern: list[Pattern[str]] = Field(default_factory=list)
+    """Regular expressions neither the reply nor the offers shown beside it may match (e.g.
+    yen with decimals)."""
     awaiting_confirmation: bool | None = None
     then_prices_move_by: Decimal | None = None
     """After this turn, every offer costs this much more when booked."""
@@ -56,6 +63,8 @@ class Scenario(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str
+    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
+    """The traveller's currency chat setting (unset: EUR)."""
     turns: list[Turn] = Field(min_length=1)
     bookings: list[ExpectedBooking] = Field(default_factory=list)
     """The traveller's bookings at the end (in any order)."""
@@ -148,7 +157,9 @@ async def run_scenario(services: Services, scenario: Scenario) -> Verdict:
     thread: str | None = None
     for number, turn in enumerate(scenario.turns, start=1):
         shown = OfferLines()
-        result = await conversations.turn(traveller, turn.say, thread_id=thread, listener=shown)
+        result = await conversations.turn(
+            traveller, turn.say, thread_id=thread, listener=shown, currency=scenario.currency
+        )
         thread = result.thread_id
         where = f"turn {number} ({turn.say!r})"
         seen = f"{result.reply}\n{shown.lines}".lower()
@@ -158,6 +169,14 @@ async def run_scenario(services: Services, scenario: Scenario) -> Verdict:
         for phrase in turn.reject:
             if phrase.lower() in seen:
                 verdict.failures.append(f"{where}: reply says {phrase!r}")
+        for pattern in turn.expect_pattern:
+            if not pattern.search(f"{result.reply}\n{shown.lines}"):
+                verdict.failures.append(
+                    f"{where}: reply does not match {pattern.pattern!r}: {result.reply[:300]!r}"
+                )
+        for pattern in turn.reject_pattern:
+            if found := pattern.search(f"{result.reply}\n{shown.lines}"):
+                verdict.failures.append(f"{where}: reply says {found.group(0)!r}")
         wanted = turn.awaiting_confirmation
         if wanted is not None and result.awaiting_confirmation != wanted:
             verdict.failures.append(

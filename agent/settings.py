@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from tools.booking import LEASE
+from tools.money import DEFAULT_LOCALE, UnknownLocale, locale_named
 
 
 class SettingsError(ValueError):
@@ -145,10 +146,22 @@ class Settings(BaseSettings):
     )
     """Detached archive tables are dropped this long after they were detached."""
 
+    locale: str = Field(default=DEFAULT_LOCALE, validation_alias="TRAVELHUB_LOCALE")
+    """How prices are written in replies and tables: "en_GB" gives €1,234.50 and JP¥16,200,
+    "de_DE" 1.234,50 €. Each currency keeps its own decimals (none for JPY, three for BHD)."""
+
     analytics_database_url: SecretStr | None = Field(
         default=None, validation_alias="ANALYTICS_DATABASE_URL"
     )
     """A streaming replica for analytics reads (stats, daily metrics, exports)."""
+
+    @field_validator("locale")
+    @classmethod
+    def _known_locale(cls, name: str) -> str:
+        try:
+            return locale_named(name)
+        except UnknownLocale as unknown:
+            raise SettingsError(f"TRAVELHUB_LOCALE: {unknown}") from None
 
     @model_validator(mode="after")
     def _provider_credentials(self) -> Settings:

@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from decimal import Decimal
 
 import psycopg
 
@@ -20,6 +21,7 @@ from agent.conversation.store import OpenSession
 from agent.conversation.transcript import TurnMessage
 from db.models.enums import MessageRole
 from db.urls import libpq_url
+from tools.money import format_money
 
 TENANTS = ("default", "bench-second")
 CONVERSATIONS_PER_TRAVELLER = 4
@@ -142,11 +144,12 @@ def _said(chance: random.Random) -> list[TurnMessage]:
             "adults": adults, "cabin": "economy"}  # fmt: skip
     offers = [_offer(chance, origin, destination, day, rank) for rank in range(3)]
     result = json.dumps({"kind": "flights", "tier": "db", "offers": offers})
-    cheapest = min(offers, key=lambda offer: float(str(offer["total_price"])))
+    cheapest = min(offers, key=lambda offer: Decimal(str(offer["total_price"])))
+    price = format_money(Decimal(str(cheapest["total_price"])), "EUR")
     reply = (
         f"I found {len(offers)} flights from {origin_city} to {destination_city} on {day} for"
         f" {adults} adult{'s' if adults > 1 else ''}. The cheapest is {cheapest['carrier']}"
-        f" {cheapest['flight_number']} at {cheapest['total_price']} EUR, leaving at"
+        f" {cheapest['flight_number']} at {price}, leaving at"
         f" {str(cheapest['departure_at'])[11:16]}. Say 'book option 1' to book it, or ask me for"
         " hotels in the city."
     )

@@ -20,6 +20,7 @@ from db.users import find_user_by_email
 from tools.booking import Customer
 from tools.errors import TravelError
 from tools.itinerary import BookingSummary
+from tools.money import format_money
 
 bookings_app = typer.Typer(help="A traveller's bookings.", no_args_is_help=True)
 T = TypeVar("T")
@@ -82,7 +83,7 @@ def list_bookings(
             shown(summary.status_words),
             summary.created_at.strftime("%d %b %Y %H:%M") if summary.created_at else "",
             shown("\n".join(item.title for item in summary.items) or "-"),
-            shown(f"{summary.total_amount} {summary.currency}"),
+            shown(format_money(summary.total_amount, summary.currency)),
         )
     Console().print(table)
 
@@ -120,12 +121,12 @@ def _print_itinerary(summary: BookingSummary) -> None:
         console.print(shown(f"For {summary.contact_name} <{summary.contact_email}>"))
     for item in summary.items:
         console.print()
-        console.print(_bold(item.title) + f"  {item.amount} {item.currency}")
+        console.print(_bold(item.title) + f"  {format_money(item.amount, item.currency)}")
         for line in item.lines:
             console.print(shown(f"  {line}"))
-    console.print(f"\nTotal {summary.total_amount} {summary.currency}")
+    console.print(f"\nTotal {format_money(summary.total_amount, summary.currency)}")
     if summary.refund_amount is not None:
-        console.print(f"Refunded {summary.refund_amount} {summary.currency}")
+        console.print(f"Refunded {format_money(summary.refund_amount, summary.currency)}")
 
 
 def _bold(value: str) -> Text:

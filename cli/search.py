@@ -16,6 +16,7 @@ from cli.support import fail, guarded, load_settings, open_services, shown
 from db.models.enums import Board, Cabin
 from db.unit_of_work import resolve_tenant
 from tools.errors import TravelError
+from tools.money import format_money
 from tools.offers import FlightOffer, HotelOffer
 from tools.queries import FlightFilters, FlightQuery, HotelFilters, HotelQuery
 from tools.search import FlightResults, HotelResults, Searcher
@@ -168,7 +169,7 @@ def _flight_row(number: int, offer: FlightOffer) -> list[str]:
     hours, minutes = divmod(offer.journeys[0].duration_minutes, 60)
     return [
         str(number),
-        f"{offer.total_price} {offer.currency}",
+        format_money(offer.total_price, offer.currency),
         going.departure.strftime("%a %d %b %H:%M"),
         going.arrival.strftime("%a %d %b %H:%M"),
         route,
@@ -187,8 +188,8 @@ def _hotel_row(number: int, offer: HotelOffer) -> list[str]:
         f"{offer.distance_km} km" if offer.distance_km is not None else "",
         offer.room_type,
         offer.board.value.replace("_", " "),
-        f"{offer.nightly_price} {offer.currency}",
-        f"{offer.total_price} {offer.currency}",
+        format_money(offer.nightly_price, offer.currency),
+        format_money(offer.total_price, offer.currency),
         cancel.strftime("until %d %b %H:%M") if cancel else "no",
     ]
 

@@ -26,6 +26,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.ids import new_id
 from db.models import Booking, FlightBooking, HotelBooking
+from db.models.booking import MONEY_PLACES
 from db.models.enums import BookingStatus
 from tools.booking_ledger import BookingLedger, Held, PlannedOrder, StepLost, plan
 from tools.booking_status import UNSETTLED, not_booked, outcome_unknown
@@ -38,6 +39,7 @@ from tools.errors import (
     PriceChanged,
     ProviderError,
 )
+from tools.money import format_money
 from tools.offers import FlightOffer, HotelOffer, Offer
 from tools.orders import Contact, Passenger, PlacedOrder
 from tools.providers.base import FlightOrders, HotelOrders
@@ -269,6 +271,13 @@ class BookingService:
             raise BookingError(
                 "These offers are priced in different currencies; book them one at a time."
             )
+        stored = Decimal(1).scaleb(-MONEY_PLACES)
+        if any(offer.total_price != offer.total_price.quantize(stored) for offer in request.offers):
+            # numeric(12,2) would round it: the booking would not say what was paid.
+            raise BookingError(
+                f"Prices in {request.offers[0].currency} have more decimals than I can keep for a"
+                " booking; I have not booked it."
+            )
         return Booking(
             id=new_id(),
             tenant_id=customer.tenant_id,
@@ -304,8 +313,8 @@ class BookingService:
                 f"{what[:1].upper()}{what[1:]} is no longer available; I have not booked it."
             )
         if (current.total_price, current.currency) != (offer.total_price, offer.currency):
-            old = f"{offer.total_price} {offer.currency}"
-            new = f"{current.total_price} {current.currency}"
+            old = format_money(offer.total_price, offer.currency)
+            new = format_money(current.total_price, current.currency)
             raise PriceChanged(
                 f"The price of {describe(offer)} moved from {old} to {new}; I have not booked"
                 " it. Shall I book it at the new price?",

@@ -18,6 +18,7 @@ from tools.booking import Customer
 from tools.booking_status import EVENT_OF, check_transition
 from tools.errors import CannotCancel
 from tools.itinerary import BookingSummary, find_booking, items_of, summarise
+from tools.money import format_money
 from tools.providers.base import FlightOrders, HotelOrders
 
 
@@ -33,10 +34,10 @@ class Cancellation:
         if self.already_cancelled:
             return (
                 f"Booking {reference} was already cancelled; the refund was"
-                f" {self.refund} {self.booking.currency}. Nothing else to do."
+                f" {format_money(self.refund, self.booking.currency)}. Nothing else to do."
             )
         why = "; ".join(self.explanation)
-        refund = f"{self.refund} {self.booking.currency}"
+        refund = format_money(self.refund, self.booking.currency)
         return f"Booking {reference} is cancelled. Refund: {refund} ({why})."
 
 
@@ -144,7 +145,7 @@ def flight_refund(flight: FlightBooking) -> tuple[Decimal, str]:
     fee = Decimal(str(conditions.get("cancellation_fee") or "0"))
     refund = max(flight.amount - fee, Decimal("0"))
     if fee:
-        return refund, f"{route}: refundable fare less a {fee} {flight.currency} fee"
+        return refund, f"{route}: refundable fare less a {format_money(fee, flight.currency)} fee"
     return refund, f"{route}: refundable fare"
 
 

@@ -19,6 +19,7 @@ from db.unit_of_work import UnitOfWork
 from tools.booking import Customer
 from tools.booking_status import WORDS
 from tools.errors import BookingNotFound
+from tools.money import format_money
 from tools.places import gazetteer
 from tools.references import normalise
 from tools.trip_calendar import BookedItem, trip_calendar
@@ -58,7 +59,8 @@ class BookingSummary(BaseModel):
     def headline(self) -> str:
         what = " + ".join(item.title for item in self.items) or "no items"
         return (
-            f"{self.reference} ({self.status_words}): {what}, {self.total_amount} {self.currency}"
+            f"{self.reference} ({self.status_words}): {what},"
+            f" {format_money(self.total_amount, self.currency)}"
         )
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from tools.cancellation import Cancellation
 from tools.itinerary import BookingSummary
+from tools.money import format_money
 from tools.offers import FlightOffer, HotelOffer, Offer
 
 SHOWN = 5
@@ -28,9 +31,8 @@ def flight_list(offers: list[FlightOffer], *, shown: int = SHOWN) -> str:
             f" ({'direct' if j.stops == 0 else f'{j.stops} stop'}, {duration(j.duration_minutes)})"
             for j in offer.journeys
         )
-        lines.append(
-            f"{number}. {offer.total_price} {offer.currency}: {legs}, {_line(offer.carriers)}"
-        )
+        price = format_money(offer.total_price, offer.currency)
+        lines.append(f"{number}. {price}: {legs}, {_line(offer.carriers)}")
     return "\n".join(lines)
 
 
@@ -42,8 +44,9 @@ def hotel_list(offers: list[HotelOffer], *, shown: int = SHOWN) -> str:
         lines.append(
             f"{number}. {_line(offer.name)} ({'★' * (offer.stars or 0) or 'unrated'},"
             f" {offer.distance_km} km from the centre), {_line(offer.room_type)},"
-            f" {offer.board.value.replace('_', ' ')}: {offer.nightly_price} {offer.currency}"
-            f" a night, {offer.total_price} {offer.currency} in all,"
+            f" {offer.board.value.replace('_', ' ')}:"
+            f" {format_money(offer.nightly_price, offer.currency)} a night,"
+            f" {format_money(offer.total_price, offer.currency)} in all,"
             f" {f'free cancellation until {cancel:%d %b}' if cancel else 'non-refundable'}"
         )
     return "\n".join(lines)
@@ -60,32 +63,33 @@ def offer_line(offer: Offer) -> str:
         conditions = offer.conditions
         terms = (
             "refundable"
-            + (f" less a {conditions.cancellation_fee} {offer.currency} fee"
+            + (f" less a {format_money(conditions.cancellation_fee, offer.currency)} fee"
                if conditions.cancellation_fee else "")
             if conditions.refundable
             else "non-refundable"
         )  # fmt: skip
         return (
             f"Flight {legs}, {offer.carriers}, {offer.cabin.value.replace('_', ' ')},"
-            f" {offer.passengers} passenger(s): {offer.total_price} {offer.currency} ({terms})"
+            f" {offer.passengers} passenger(s): {format_money(offer.total_price, offer.currency)}"
+            f" ({terms})"
         )
     cancel = offer.free_cancellation_until
     terms = f"free cancellation until {cancel:%d %b %H:%M}" if cancel else "non-refundable"
     return (
         f"{offer.name} ({offer.city}), {offer.check_in:%a %d %b} -> {offer.check_out:%a %d %b},"
         f" {offer.nights} night(s), {offer.room_type}, {offer.board.value.replace('_', ' ')}:"
-        f" {offer.total_price} {offer.currency} ({terms})"
+        f" {format_money(offer.total_price, offer.currency)} ({terms})"
     )
 
 
 def booking_question(offers: list[Offer], traveller: str) -> str:
-    total = sum(offer.total_price for offer in offers)
+    total = sum((offer.total_price for offer in offers), Decimal(0))
     lines = [f"- {offer_line(offer)}" for offer in offers]
     return "\n".join(
         [
             f"Please confirm this booking for {traveller}:",
             *lines,
-            f"Total: **{total} {offers[0].currency}**. Shall I book it? (yes / no)",
+            f"Total: **{format_money(total, offers[0].currency)}**. Shall I book it? (yes / no)",
         ]
     )
 
@@ -93,12 +97,12 @@ def booking_question(offers: list[Offer], traveller: str) -> str:
 def itinerary(summary: BookingSummary) -> str:
     lines = [f"**Booking {summary.reference}** ({summary.status_words})"]
     for item in summary.items:
-        lines.append(f"- **{item.title}** ({item.amount} {item.currency})")
+        lines.append(f"- **{item.title}** ({format_money(item.amount, item.currency)})")
         lines.extend(f"  - {line}" for line in item.lines)
     lines.append("")  # ends the list: the total is a paragraph of its own
-    lines.append(f"Total: {summary.total_amount} {summary.currency}")
+    lines.append(f"Total: {format_money(summary.total_amount, summary.currency)}")
     if summary.refund_amount is not None:
-        lines.append(f"Refunded: {summary.refund_amount} {summary.currency}")
+        lines.append(f"Refunded: {format_money(summary.refund_amount, summary.currency)}")
     return "\n".join(lines)
 
 
@@ -115,7 +119,7 @@ def bookings_table(summaries: list[BookingSummary]) -> str:
         what = _cell(" + ".join(item.title for item in summary.items) or "-")
         rows.append(
             f"| {summary.reference} | {summary.status_words} | {what}"
-            f" | {summary.total_amount} {summary.currency} |"
+            f" | {format_money(summary.total_amount, summary.currency)} |"
         )
     return "\n".join(rows)
 

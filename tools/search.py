@@ -17,11 +17,11 @@ from db.models.enums import EventType
 from tools.cache import SearchCache, Tier
 from tools.cache_key import cache_key
 from tools.errors import InvalidSearch
-from tools.money import supported
 from tools.offers import FlightOffer, HotelOffer
 from tools.places import Gazetteer, one_city, zone_info
 from tools.providers.base import FlightProvider, HotelProvider
 from tools.queries import FlightFilters, FlightQuery, HotelFilters, HotelQuery
+from tools.rates import supported
 
 log = logging.getLogger(__name__)
 TIER_ORDER: dict[Tier, int] = {"redis": 0, "db": 1, "provider": 2}

@@ -5,10 +5,10 @@ so the cards only lay them out and every text reaches the browser as text, never
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 from typing import Any, Literal
 
 from tools.itinerary import BookingSummary
+from tools.money import format_money
 from tools.offers import FareConditions, FlightOffer, HotelOffer, Journey
 
 SHOWN_OFFERS = 5
@@ -16,11 +16,6 @@ OFFER_CARDS = {"FlightOffer", "HotelOffer"}
 """The element names (public/elements/<name>.jsx) of the cards with a Book button."""
 CardState = Literal["open", "chosen", "closed"]
 """open: its Book button works; chosen: the offer the traveller picked; closed: another was."""
-
-
-def price_label(amount: Decimal, currency: str) -> str:
-    """Every price a card shows, in one place."""
-    return f"{amount} {currency}"
 
 
 def _duration(minutes: int) -> str:
@@ -56,7 +51,7 @@ def _journey(journey: Journey, direction: str) -> dict[str, Any]:
 def _fare_terms(conditions: FareConditions, currency: str) -> list[str]:
     refund = (
         (
-            f"Refundable (fee {price_label(conditions.cancellation_fee, currency)})"
+            f"Refundable (fee {format_money(conditions.cancellation_fee, currency)})"
             if conditions.cancellation_fee
             else "Refundable"
         )
@@ -68,7 +63,7 @@ def _fare_terms(conditions: FareConditions, currency: str) -> list[str]:
     elif conditions.change_fee == 0:
         change = "Free changes"
     else:
-        change = f"Changes for {price_label(conditions.change_fee, currency)}"
+        change = f"Changes for {format_money(conditions.change_fee, currency)}"
     return [refund, change]
 
 
@@ -91,7 +86,7 @@ def flight_card(offer: FlightOffer, number: int, answer_id: str) -> dict[str, An
         "carriers": offer.carriers,
         "cabin": offer.cabin.value.replace("_", " "),
         "passengers": offer.passengers,
-        "price": price_label(offer.total_price, offer.currency),
+        "price": format_money(offer.total_price, offer.currency),
         "terms": _fare_terms(offer.conditions, offer.currency),
         "refundable": offer.conditions.refundable,
         "seats_left": offer.seats_left,
@@ -114,8 +109,8 @@ def hotel_card(offer: HotelOffer, number: int, answer_id: str) -> dict[str, Any]
         "guests": offer.guests,
         "rooms": offer.rooms,
         "free_cancellation": f"Free cancellation until {cancel:%a %d %b %H:%M}" if cancel else None,
-        "nightly": price_label(offer.nightly_price, offer.currency),
-        "price": price_label(offer.total_price, offer.currency),
+        "nightly": format_money(offer.nightly_price, offer.currency),
+        "price": format_money(offer.total_price, offer.currency),
     }
 
 
@@ -148,11 +143,11 @@ def itinerary_card(summary: BookingSummary, calendar_url: str) -> dict[str, Any]
                 "kind": item.kind,
                 "title": item.title,
                 "lines": item.lines,
-                "price": price_label(item.amount, item.currency),
+                "price": format_money(item.amount, item.currency),
             }
             for item in summary.items
         ],
-        "total": price_label(summary.total_amount, summary.currency),
+        "total": format_money(summary.total_amount, summary.currency),
         "calendar_url": calendar_url,
         "calendar_name": f"trip-{summary.reference}.ics",
     }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 from agent.offline.memory import Memory
@@ -306,4 +307,4 @@ def _choose(lowered: str, pool: list[dict[str, Any]]) -> dict[str, Any] | None:
 
 
 def _cheapest(pool: list[dict[str, Any]]) -> dict[str, Any]:
-    return min(pool, key=lambda offer: float(offer["total_price"]))
+    return min(pool, key=lambda offer: Decimal(str(offer["total_price"])))

@@ -24,11 +24,13 @@ from db.models.columns import (
 from db.models.enums import Board, BookingStatus, Cabin, ItemType
 
 Money = Decimal
+MONEY_PLACES = 2
+"""Decimals a stored amount keeps: every currency of two minor digits or fewer fits exactly."""
 
 
 def money_field(*, nullable: bool = False) -> Any:
     """An amount in the major unit of its currency: numeric(12,2), never a float."""
-    return Field(default=None if nullable else ..., max_digits=12, decimal_places=2)
+    return Field(default=None if nullable else ..., max_digits=12, decimal_places=MONEY_PLACES)
 
 
 class Booking(SQLModel, table=True):

@@ -214,13 +214,42 @@ async def test_a_moved_price_is_reported_and_not_booked(
         await world.bookings.book(request(offer), customer=ada)
     old, new = offer.total_price, offer.total_price + Decimal("12.50")
     assert caught.value.message == (
-        f"The price of the flight LHR-LIS on 15 Jan moved from {old} EUR to {new} EUR;"
+        f"The price of the flight LHR-LIS on 15 Jan moved from €{old:,} to €{new:,};"
         " I have not booked it. Shall I book it at the new price?"
     )
     # The confirmation was claimed before the vendor was asked: it stays, failed, with why.
     assert owner.execute("SELECT status, failure_reason FROM bookings").fetchall() == [
         ("failed", caught.value.message)
     ]
+    assert world.desk.orders == 0
+
+
+async def test_a_yen_price_is_booked_and_kept_exactly(world: World, ada: Customer) -> None:
+    query = TRIP.model_copy(update={"currency": "JPY"})
+    offer = (await world.desk._flights.search_flights(query))[0].model_copy(
+        update={"search": query}
+    )
+    assert offer.total_price == offer.total_price.to_integral_value()
+    assert offer.total_price.as_tuple().exponent == 0  # whole yen, not 16200.00
+    booking = await world.bookings.book(request(offer), customer=ada)
+    shown = await world.itineraries.show(booking.booking_reference, ada)
+    assert (shown.total_amount, shown.currency) == (offer.total_price, "JPY")
+    assert shown.headline().endswith(f", JP¥{offer.total_price:,}")
+
+
+async def test_a_price_finer_than_a_booking_keeps_is_refused(
+    world: World, ada: Customer, owner: Any
+) -> None:
+    # Three minor digits (BHD): stored as numeric(12,2) it would be rounded.
+    offer = (await world.flight()).model_copy(
+        update={"total_price": Decimal("123.455"), "currency": "BHD"}
+    )
+    with pytest.raises(BookingError) as caught:
+        await world.bookings.book(request(offer), customer=ada)
+    assert caught.value.message == (
+        "Prices in BHD have more decimals than I can keep for a booking; I have not booked it."
+    )
+    assert counts(owner)["bookings"] == 0
     assert world.desk.orders == 0
 
 
@@ -340,7 +369,7 @@ async def test_cancel_applies_each_items_rules_once(
     cancelled = await world.cancellations.cancel(booking.booking_reference, ada)
     assert not cancelled.already_cancelled
     assert cancelled.refund == flight.total_price - fee + hotel.total_price
-    assert f"refundable fare less a {fee} EUR fee" in cancelled.message()
+    assert f"refundable fare less a €{fee:,} fee" in cancelled.message()
     assert "free cancellation until" in cancelled.message()
     assert owner.execute("SELECT status, refund_amount FROM bookings").fetchone() == (
         "cancelled", cancelled.refund,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from agent.settings import Settings
 from tests import factories
 from tests.integration.test_cli import environment, run
 from tools.booking import BookingRequest, Customer
+from tools.money import format_money
 from tools.orders import Contact
 from tools.queries import FlightFilters, FlightQuery, HotelFilters, HotelQuery
 from tools.search import Searcher
@@ -70,12 +72,18 @@ def test_list_show_cancel(booked: dict[str, str]) -> None:
     table = run("bookings", "list", "--user", "ada@example.com", env=env)
     assert reference in table.stdout
     assert "confirmed" in table.stdout
+    total = format_money(Decimal(listed[0]["total_amount"]), "EUR")
+    assert total.startswith("€")
+    assert total in table.stdout
 
     shown = run("bookings", "show", reference.lower(), env=env)  # customer service view
     assert shown.returncode == 0, shown.stderr
     assert f"Booking {reference} - confirmed" in shown.stdout
     assert "2 night(s)" in shown.stdout
     assert "(local times)" in shown.stdout
+    assert f"Total {total}" in shown.stdout
+    for item in listed[0]["items"]:
+        assert format_money(Decimal(item["amount"]), item["currency"]) in shown.stdout
 
     refused = run("bookings", "cancel", reference, "--user", "bob@example.com", env=env)
     assert refused.returncode == 1

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import date, timedelta
+from decimal import Decimal
 
 import pytest
 
 from tests.integration.test_cli import environment, run
+from tools.money import format_money
 
 pytestmark = pytest.mark.integration
 
@@ -42,8 +45,53 @@ def test_flights_table(database: str) -> None:
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "Flights PAR -> NYC" in result.stdout
-    assert "USD" in result.stdout
     assert "served from provider in" in result.stdout
+    cached = run(
+        "search", "flights", "PAR", "NYC", SOON, "--return", LATER, "--adults", "2",
+        "--cabin", "business", "--currency", "USD", "--json", env=env,
+    )  # fmt: skip
+    cheapest = json.loads(cached.stdout)["offers"][0]
+    assert cheapest["currency"] == "USD"
+    # The locale's way (en_GB by default): "US$1,234.50".
+    assert format_money(Decimal(cheapest["total_price"]), "USD") in result.stdout
+    assert re.search(r"US\$\d{1,3}(,\d{3})*\.\d\d\b", result.stdout)
+
+
+def test_yen_have_no_decimals(database: str) -> None:
+    env = environment(DATABASE_URL=database, REDIS_URL=None, COLUMNS="160")
+    table = run("search", "flights", "Tokyo", "Osaka", SOON, "--currency", "jpy", env=env)
+    assert table.returncode == 0, table.stderr
+    prices = re.findall(r"JP¥[\d,]+(?:\.\d+)?", table.stdout)
+    assert prices
+    assert all("." not in price for price in prices), prices
+    document = json.loads(
+        run("search", "flights", "TYO", "OSA", SOON, "--currency", "JPY", "--json", env=env).stdout
+    )
+    assert all(re.fullmatch(r"\d+", offer["total_price"]) for offer in document["offers"])
+
+
+def test_hotel_prices_follow_the_locale_setting(database: str) -> None:
+    env = environment(
+        DATABASE_URL=database, REDIS_URL=None, COLUMNS="200", TRAVELHUB_LOCALE="de_DE"
+    )
+    table = run("search", "hotels", "Lisbon", SOON, LATER, "--limit", "3", env=env)
+    assert table.returncode == 0, table.stderr
+    cached = run("search", "hotels", "LIS", SOON, LATER, "--json", env=env)
+    first = json.loads(cached.stdout)["offers"][0]
+    night, total = Decimal(first["nightly_price"]), Decimal(first["total_price"])
+    assert format_money(night, "EUR", "de_DE") in table.stdout  # "123,45 €"
+    assert format_money(total, "EUR", "de_DE") in table.stdout
+    assert format_money(total, "EUR", "de_DE") != format_money(total, "EUR", "en_GB")
+
+
+def test_an_unknown_locale_is_one_sentence(database: str) -> None:
+    env = environment(DATABASE_URL=database, REDIS_URL=None, TRAVELHUB_LOCALE="xx_YY")
+    result = run("search", "flights", "LON", "LIS", SOON, env=env)
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "travelhub: TRAVELHUB_LOCALE: 'xx_YY' is not a locale I know; use one like en_GB,"
+        " de_DE or ja_JP."
+    )
 
 
 def test_hotels_json(database: str) -> None:

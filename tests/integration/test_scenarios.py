@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -47,3 +48,29 @@ def test_a_broken_scenario_file_is_one_sentence(database: str, tmp_path: Path) -
     (tmp_path / "broken.yaml").write_text("name: no turns\n")
     result = run("eval", str(tmp_path), env=environment(DATABASE_URL=database, REDIS_URL=None))
     assert result.stderr.strip() == "travelhub: broken.yaml: turns: Field required."
+    (tmp_path / "broken.yaml").write_text("name: x\nturns: [{say: hi, expect_pattern: ['(']}]\n")
+    result = run("eval", str(tmp_path), env=environment(DATABASE_URL=database, REDIS_URL=None))
+    assert result.stderr.strip() == (
+        "travelhub: broken.yaml: turns.0.expect_pattern.0: Input should be a valid regular"
+        " expression."
+    )
+
+
+async def test_patterns_judge_how_prices_are_written(
+    database: str, runtime_database: str, tmp_path: Path
+) -> None:
+    (tmp_path / "yen.yaml").write_text(
+        "name: yen written with decimals would fail\n"
+        "currency: JPY\n"
+        "turns:\n"
+        "  - say: Flights from Osaka to Tokyo in three weeks\n"
+        "    expect_pattern: ['JP¥[\\d,]+\\.\\d']\n"
+        "    reject_pattern: ['JP¥[\\d,]+']\n"
+    )
+    async with stack(database, runtime_database) as services:
+        ((_path, verdict),) = await evaluate(services, tmp_path)
+    does_not_match, says = verdict.failures
+    assert does_not_match.startswith(
+        "turn 1 ('Flights from Osaka to Tokyo in three weeks'): reply does not match"
+    )
+    assert re.fullmatch(r"turn 1 \(.*\): reply says 'JP¥\d{1,3}(,\d{3})*'", says)

@@ -640,3 +640,23 @@ async def test_a_bad_hotel_search_is_an_invalid_search_in_amadeus_words(
     assert raised.value.message == (
         "Amadeus refused the search: invalid query parameter format (cityCode)."
     )
+
+
+async def test_yen_stay_whole_and_an_amount_finer_than_its_currency_is_skipped(
+    amadeus: Callable[..., AmadeusProvider],
+) -> None:
+    flights = payload("flight-offers-search-v2-get-response.json")
+    first, second = flights["data"]
+    first["price"].update(currency="JPY", total="57600.00", grandTotal="57600.00")
+    second["price"].update(currency="JPY", total="57600.5", grandTotal="57600.5")
+    hotels = payload("hotel-search-v3-hotel-offers-response.json")  # variant: 3 nights, in yen
+    room = hotels["data"][0]["offers"][0]
+    room.update(checkInDate="2023-11-22", checkOutDate="2023-11-25")
+    room["price"].update(currency="JPY", total="100000")
+    provider = amadeus(FakeAmadeus(flights=[ok(flights)], hotel_offers=[ok(hotels)]))
+
+    (flight,) = await provider.search_flights(SYDNEY_TO_BANGKOK)
+    (hotel,) = await provider.search_hotels(NICE)
+
+    assert (str(flight.total_price), flight.currency) == ("57600", "JPY")
+    assert (str(hotel.total_price), str(hotel.nightly_price)) == ("100000", "33333")

@@ -434,3 +434,24 @@ async def test_mixed_cabins_are_offered_as_the_lowest(
     assert offer.cabin is Cabin.PREMIUM_ECONOMY
     assert offer.stops == 1
     assert isinstance(offer, FlightOffer)
+
+
+async def test_yen_stay_whole_and_an_amount_finer_than_its_currency_is_skipped(
+    duffel: Callable[..., DuffelProvider],
+) -> None:
+    body = payload("java/offer_request.json")
+    first, second = body["data"]["offers"][:2]
+    first.update(total_amount="16200.00", total_currency="JPY")
+    second.update(total_amount="16200.5", total_currency="JPY")  # no such thing as half a yen
+    for offer in (first, second):
+        for condition in offer["conditions"].values():
+            if condition and condition.get("penalty_amount") is not None:
+                condition.update(penalty_amount="5000", penalty_currency="JPY")
+
+    offers = await duffel(Script(httpx.Response(200, json=body))).search_flights(
+        LONDON_TO_STUTTGART
+    )
+
+    yen = [offer for offer in offers if offer.currency == "JPY"]
+    assert [(str(offer.total_price), offer.id) for offer in yen] == [("16200", first["id"])]
+    assert len(offers) == len(body["data"]["offers"]) - 1

@@ -103,6 +103,25 @@ async def test_prices_follow_the_party_and_the_currency() -> None:
     assert {o.currency for o in in_gbp} == {"GBP"}
 
 
+async def test_prices_are_in_the_currencys_minor_units() -> None:
+    """Whole yen (16200, not 16200.00), euro cents: exponents as ISO 4217 has them."""
+    stay = HotelQuery(
+        city_code="TYO", check_in=date(2027, 1, 15), check_out=date(2027, 1, 18), currency="JPY"
+    )
+    hotels = await HOTELS.search_hotels(stay)
+    flights = await FLIGHTS.search_flights(query(destination="TYO", currency="JPY"))
+    amounts = [a for o in hotels for a in (o.total_price, o.nightly_price)] + [
+        a
+        for o in flights
+        for a in (o.total_price, o.conditions.change_fee, o.conditions.cancellation_fee)
+        if a is not None
+    ]
+    assert amounts
+    assert {a.as_tuple().exponent for a in amounts} == {0}
+    in_eur = await FLIGHTS.search_flights(query())
+    assert {o.total_price.as_tuple().exponent for o in in_eur} == {-2}
+
+
 async def test_every_offer_is_complete() -> None:
     offers: list[FlightOffer] = await FLIGHTS.search_flights(
         query(return_date=date(2027, 1, 22), adults=2)

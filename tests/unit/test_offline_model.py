@@ -178,7 +178,7 @@ def _price_question(*after: str) -> list[Any]:
         "", tool_calls=[{"name": "book", "args": {"offer_ids": ["off_1"]}, "id": "c1"}]
     )
     moved = ToolMessage(
-        "The price of the flight LHR-EDI on 22 Dec moved from 80 EUR to 105 EUR; I have not"
+        "The price of the flight LHR-EDI on 22 Dec moved from €80.00 to €105.00; I have not"
         " booked it. Shall I book it at the new price?",
         tool_call_id="c1",
         name="book",

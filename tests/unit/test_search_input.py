@@ -7,9 +7,9 @@ from datetime import date
 import pytest
 
 from tools.errors import InvalidSearch
-from tools.money import supported
 from tools.places import gazetteer, one_city
 from tools.queries import FlightQuery, HotelQuery
+from tools.rates import supported
 
 DAY = date(2027, 3, 10)
 

@@ -18,6 +18,7 @@ from pydantic import Field, ValidationError
 
 from db.models.enums import Cabin
 from tools.errors import ProviderError
+from tools.money import InexactAmount, exact
 from tools.offers import FareConditions, FlightOffer, Journey, Segment
 from tools.orders import Contact, Passenger, PlacedOrder
 from tools.providers.amadeus_auth import AmadeusSession, read
@@ -453,7 +454,7 @@ def _flight_offer(
         # Mixed cabins are sold as the lowest one, so that is what the traveller is promised.
         cabin=min(cabins, key=CABIN_ORDER.index) if cabins else cabin,
         passengers=len(offer.travelerPricings) or passengers,
-        total_price=total,
+        total_price=_amount(total, offer.price.currency),
         currency=offer.price.currency,
         seats_left=offer.numberOfBookableSeats,
         conditions=_fare_conditions(offer.pricingOptions),
@@ -515,3 +516,11 @@ def _fare_conditions(options: _PricingOptions) -> FareConditions:
         refundable=options.refundableFare,
         change_fee=Decimal("0") if options.noRestrictionFare else None,
     )
+
+
+def _amount(value: Decimal, currency: str) -> Decimal:
+    """Amadeus's amount, exactly, in the currency's minor units ("16200" JPY, "99.50" EUR)."""
+    try:
+        return exact(value, currency)
+    except InexactAmount as exc:
+        raise _Unmappable(str(exc)) from exc

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import math
 from datetime import date, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
@@ -14,6 +14,7 @@ from pydantic import Field, ValidationError
 
 from db.models.enums import Board
 from tools.errors import ProviderError
+from tools.money import InexactAmount, exact, quantize
 from tools.offers import HotelOffer
 from tools.orders import Contact, Passenger, PlacedOrder
 from tools.providers.amadeus_auth import AmadeusSession, read
@@ -257,7 +258,7 @@ class AmadeusHotels:
                 "board": BOARDS.get(room.boardType or "", Board.ROOM_ONLY),
                 "check_in": room.checkInDate,
                 "check_out": room.checkOutDate,
-                "nightly_price": _per_night(total, nights),
+                "nightly_price": _per_night(total, nights, room.price.currency),
                 "total_price": total,
                 "currency": room.price.currency,
                 "free_cancellation_until": _free_cancellation_until(room.policies),
@@ -350,7 +351,7 @@ def _hotel_offer(
         check_out=offer.checkOutDate,
         rooms=query.rooms,
         guests=query.guests,
-        nightly_price=_per_night(total, nights),
+        nightly_price=_per_night(total, nights, offer.price.currency),
         total_price=total,
         currency=offer.price.currency,
         free_cancellation_until=_free_cancellation_until(offer.policies),
@@ -375,20 +376,24 @@ def _city(hotel: _Hotel, listed: _ListedHotel | None, query: HotelQuery) -> str:
 
 
 def _hotel_total(price: _HotelPrice) -> Decimal:
+    """The stay's total, exactly, in the currency's minor units ("16200" JPY, "99.50" EUR)."""
     if price.total is not None:
-        return price.total
-    if price.sellingTotal is not None:
-        return price.sellingTotal
-    nights = price.variations.changes if price.variations else []
-    if nights and all(change.total is not None for change in nights):
-        return sum((change.total for change in nights if change.total is not None), Decimal(0))
-    raise _Unmappable("the offer has no total price")
+        total = price.total
+    elif price.sellingTotal is not None:
+        total = price.sellingTotal
+    else:
+        nights = price.variations.changes if price.variations else []
+        if not nights or any(change.total is None for change in nights):
+            raise _Unmappable("the offer has no total price")
+        total = sum((change.total for change in nights if change.total is not None), Decimal(0))
+    try:
+        return exact(total, price.currency)
+    except InexactAmount as exc:
+        raise _Unmappable(str(exc)) from exc
 
 
-def _per_night(total: Decimal, nights: int) -> Decimal:
-    exponent = total.as_tuple().exponent
-    places = Decimal(1).scaleb(exponent if isinstance(exponent, int) else -2)
-    return (total / nights).quantize(places, rounding=ROUND_HALF_UP)
+def _per_night(total: Decimal, nights: int, currency: str) -> Decimal:
+    return quantize(total / nights, currency)
 
 
 def _free_cancellation_until(policies: _Policies | None) -> datetime | None:

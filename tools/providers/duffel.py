@@ -23,6 +23,7 @@ from pydantic import Field, ValidationError
 
 from db.models.enums import Cabin
 from tools.errors import ProviderError
+from tools.money import InexactAmount, exact
 from tools.offers import FareConditions, FlightOffer, Journey, Segment
 from tools.orders import Contact, Passenger, PlacedOrder
 from tools.providers.http import (
@@ -540,7 +541,7 @@ def _flight_offer(
         # Mixed cabins are sold as the lowest one, so that is what the traveller is promised.
         cabin=min(cabins, key=CABIN_ORDER.index) if cabins else cabin,
         passengers=len(offer.passengers) or passengers,
-        total_price=offer.total_amount,
+        total_price=_amount(offer.total_amount, offer.total_currency),
         currency=offer.total_currency,
         conditions=_fare_conditions(offer.conditions, offer.total_currency),
         expires_at=_aware_utc(offer.expires_at) if offer.expires_at else default_expiry,
@@ -612,7 +613,15 @@ def _penalty(condition: _Condition | None, currency: str) -> Decimal | None:
         return None
     if condition.penalty_currency not in (None, currency):
         return None
-    return condition.penalty_amount
+    return _amount(condition.penalty_amount, currency)
+
+
+def _amount(value: Decimal, currency: str) -> Decimal:
+    """Duffel's amount, exactly, in the currency's minor units ("16200" JPY, "99.50" EUR)."""
+    try:
+        return exact(value, currency)
+    except InexactAmount as exc:
+        raise _Unmappable(str(exc)) from exc
 
 
 def _needs_airport_table(raw_offers: list[dict[str, Any]]) -> bool:

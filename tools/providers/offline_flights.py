@@ -5,16 +5,15 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import Decimal
 from math import exp
 
 from db.models.enums import Cabin
-from tools.money import from_eur
 from tools.offers import FareConditions, FlightOffer, Journey, Segment
 from tools.places import Airport, Gazetteer, distance_km
 from tools.providers.offline_stock import MemorySeatStock, SeatStock, capacity_of, flight_key
 from tools.providers.seeded import rng, token
 from tools.queries import FlightQuery
+from tools.rates import from_eur
 
 # (IATA code, name, home country) of real carriers the inventory flies.
 CARRIERS: tuple[tuple[str, str, str], ...] = (
@@ -229,7 +228,7 @@ class OfflineFlights:
             seats_left=dice.randint(max(1, seats_taken(query)), 9),
             conditions=FareConditions(
                 refundable=refundable,
-                change_fee=Decimal("0.00")
+                change_fee=from_eur(0, query.currency)
                 if premium
                 else from_eur(dice.choice((50, 75, 100)), query.currency),
                 cancellation_fee=from_eur(0 if premium else 40, query.currency)

@@ -5,16 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from decimal import Decimal
 from math import cos, radians
 
 from db.models.enums import Board
 from tools.errors import InvalidSearch
-from tools.money import from_eur
+from tools.money import quantize
 from tools.offers import HotelOffer
 from tools.places import Gazetteer, Place, distance_km
 from tools.providers.seeded import rng, token
 from tools.queries import HotelQuery
+from tools.rates import from_eur
 
 PREFIXES = ("Hotel", "Grand Hotel", "The", "Casa", "Residence", "Maison", "Park Inn")
 NAMES = (
@@ -144,7 +144,7 @@ class OfflineHotels:
         if refundable:
             total_eur *= 1.1  # a flexible rate costs more
         total = from_eur(total_eur, query.currency)
-        nightly = (total / query.nights).quantize(Decimal("0.01"))
+        nightly = quantize(total / query.nights, query.currency)
         zone = place.airports[0].zone
         deadline = datetime.combine(query.check_in - timedelta(days=2), time(18, 0), tzinfo=zone)
         offer_key = token(query.model_dump_json(), hotel.id, room, board, refundable)
