@@ -19,7 +19,15 @@ from accounts.directory import (
 from agent.bootstrap import cipher_from
 from db.text import storable
 from web import runtime
-from web.chat_rendering import ChatListener, settle, show
+from web.chat_rendering import (
+    LATEST_OFFERS,
+    STALE_OFFER,
+    ChatListener,
+    is_stale,
+    latest_offers_of,
+    settle,
+    show,
+)
 from web.chat_settings import settings_panel, valid_settings
 from web.chat_user import chat_user
 from web.data_layer import TravelDataLayer
@@ -161,9 +169,10 @@ async def settings_changed(settings: dict[str, object]) -> None:
 @cl.on_chat_resume
 async def resume(thread: cl.types.ThreadDict) -> None:
     """The LangGraph thread has the same id: the next turn carries on from it, with the chat
-    settings the thread was left with."""
+    settings the thread was left with, and its latest search's cards the ones that book."""
     settings = valid_settings((thread.get("metadata") or {}).get("chat_settings"))
     cl.user_session.set("settings", settings)
+    cl.user_session.set(LATEST_OFFERS, latest_offers_of(dict(thread)))
     await settings_panel(settings).send()
     services = runtime.services()
     cl.user_session.set("consented", await has_consented(services.sessions, _traveller()))
@@ -182,7 +191,12 @@ async def on_message(message: cl.Message | None) -> None:
 @cl.action_callback("answer")
 async def on_action(action: cl.Action) -> None:
     """A Book button (on an offer's card) or Confirm / Decline: the first choice closes the
-    answer's others, then the traveller says what the button says."""
+    answer's others, then the traveller says what the button says; a Book button of an earlier
+    search than the latest is refused (the agent books from the latest one only)."""
+    if is_stale(action):
+        await settle(action, refused=True)
+        await cl.Message(STALE_OFFER).send()
+        return
     await settle(action)
     said = str(action.payload["say"])
     sent = await cl.Message(content=said, author=_traveller().email, type="user_message").send()

@@ -18,6 +18,9 @@ from web.offer_cards import OFFER_CARDS, chosen, itinerary_card, offer_cards
 
 ANSWERS = "answers_with_choices"
 """The session's answers that still offer a choice: their buttons and cards, by reply id."""
+LATEST_OFFERS = "latest_offers"
+"""The reply whose offers "book option N" means: the agent remembers the latest search only."""
+STALE_OFFER = "That offer is from an earlier search; book from the latest results, or search again."
 
 
 def tool_step_name(tool: str) -> str:
@@ -103,10 +106,31 @@ async def show(result: TurnResult, listener: ChatListener) -> None:
     for card in shown:  # one after the other: the cards keep the offers' order
         await card.send(for_id=reply.id)
     offers = [card for card in shown if card.name in OFFER_CARDS]
+    answers: dict[str, tuple[list[cl.Action], list[Any]]] = cl.user_session.get(ANSWERS) or {}
+    if offers:  # a new search: the cards of earlier ones no longer book what they show
+        for _buttons, older in answers.values():
+            for card in older:
+                card.props = chosen(card.props, 0)
+                await card.update()
+        answers = {answer: (buttons, []) for answer, (buttons, _) in answers.items() if buttons}
+        cl.user_session.set(LATEST_OFFERS, reply.id)
     if reply.actions or offers:
-        answers: dict[str, tuple[list[cl.Action], list[Any]]] = cl.user_session.get(ANSWERS) or {}
         answers[reply.id] = (reply.actions, offers)
-        cl.user_session.set(ANSWERS, answers)
+    cl.user_session.set(ANSWERS, answers)
+
+
+def latest_offers_of(thread: dict[str, Any]) -> str | None:
+    """The reply of a stored thread whose offer cards came last (a resumed thread's latest
+    search), or None."""
+    replies = [e.get("forId") for e in thread.get("elements") or [] if e.get("name") in OFFER_CARDS]
+    return replies[-1] if replies else None
+
+
+def is_stale(action: cl.Action) -> bool:
+    """A Book button on the cards of an earlier search than the latest one."""
+    latest = cl.user_session.get(LATEST_OFFERS)
+    answer = action.forId or str(action.payload.get("answer") or "")
+    return action.name == "book_option" and latest is not None and answer != latest
 
 
 async def _stored_cards(answer_id: str) -> list[cl.CustomElement]:
@@ -121,9 +145,9 @@ async def _stored_cards(answer_id: str) -> list[cl.CustomElement]:
     ]  # fmt: skip
 
 
-async def settle(action: cl.Action) -> None:
+async def settle(action: cl.Action, *, refused: bool = False) -> None:
     """A choice was made in an answer: its buttons go, its offer cards show which was picked
-    (and are kept so, for when the thread is resumed)."""
+    (none when the choice is `refused`), and are kept so for when the thread is resumed."""
     answer_id = action.forId or str(action.payload.get("answer") or "")
     answers: dict[str, tuple[list[cl.Action], list[Any]]] = cl.user_session.get(ANSWERS) or {}
     actions, offers = answers.pop(answer_id, ([], None))
@@ -133,5 +157,6 @@ async def settle(action: cl.Action) -> None:
     if offers is None and "number" in action.payload:
         offers = await _stored_cards(answer_id)
     for card in offers or []:
-        card.props = chosen(card.props, int(action.payload.get("number") or 0))
+        picked = 0 if refused else int(action.payload.get("number") or 0)
+        card.props = chosen(card.props, picked)
         await card.update()

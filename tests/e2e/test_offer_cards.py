@@ -109,3 +109,21 @@ def test_a_resumed_thread_shows_its_cards_as_they_were_left(browser: Any, server
     expect(page.get_by_role("button", name=re.compile(r"^Book flight #"))).to_have_count(0)
     expect(page.get_by_test_id("itinerary-card")).to_have_count(1)
     page.close()
+
+
+def test_a_new_search_closes_the_cards_of_the_one_before(browser: Any, server: Server) -> None:
+    """The agent books from the latest search only: an earlier search's Book buttons go."""
+    from playwright.sync_api import expect
+
+    page = log_in(browser, server, EMAIL)
+    say(page, "Flights from London to Madrid in four weeks")
+    cards = page.get_by_test_id("offer-card")
+    expect(cards).to_have_count(5, timeout=TIMEOUT)
+    say(page, "Flights from London to Rome in four weeks")
+    expect(cards).to_have_count(10, timeout=TIMEOUT)
+    for older in range(5):
+        expect(cards.nth(older)).to_have_attribute("data-state", "closed")
+    for latest in range(5, 10):
+        expect(cards.nth(latest)).to_have_attribute("data-state", "open")
+    expect(page.get_by_role("button", name=re.compile(r"^Book flight #"))).to_have_count(5)
+    page.close()
