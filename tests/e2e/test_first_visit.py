@@ -117,9 +117,16 @@ def test_a_newcomer_who_declines_is_told_what_it_means(
     page.close()
 
 
+def yen_prices(page: Any) -> int:
+    """Offer cards priced in yen (tools.money writes JP¥, whole yen)."""
+    return int(page.get_by_test_id("offer-price").filter(has_text="JP¥").count())
+
+
 def test_a_thread_keeps_its_title_settings_and_tool_steps_across_a_reload(
     browser: Any, server: Server, owner_db: Any
 ) -> None:
+    from playwright.sync_api import expect
+
     page = log_in(browser, server, "eve@example.com")
     page.get_by_role("button", name="I agree, and send me offers").click()
     page.locator("#starters").wait_for(timeout=TIMEOUT)
@@ -136,7 +143,9 @@ def test_a_thread_keeps_its_title_settings_and_tool_steps_across_a_reload(
         screenshot(page, "first-visit-answer-missing")
         raise
     assert page.get_by_text("Used search flights").count() == 1
-    assert page.get_by_text("JPY").count() >= 1  # the answer's prices
+    expect(page.get_by_test_id("offer-price").filter(has_text="JP¥")).to_have_count(
+        5, timeout=TIMEOUT
+    )  # the answer's prices
     assert not page.evaluate("window.untitledSeen")
     thread = latest_thread(owner_db, "eve@example.com")
 
@@ -154,11 +163,13 @@ def test_a_thread_keeps_its_title_settings_and_tool_steps_across_a_reload(
     page.goto(f"{server.base}/chat/thread/{thread}")
     page.get_by_text("Used search flights").first.wait_for(timeout=TIMEOUT)
     assert currency_shown(page) == "JPY"
-    prices_before = page.get_by_text("JPY").count()
+    prices_before = yen_prices(page)
     say(page, "Flights from Paris to Rome in four weeks")
     page.get_by_text("Paris (PAR) to Rome").first.wait_for(timeout=TIMEOUT)
     page.get_by_role("button", name="Book flight #1").first.wait_for(timeout=TIMEOUT)
-    assert page.get_by_text("JPY").count() > prices_before  # the next turn uses it too
+    expect(page.get_by_test_id("offer-price").filter(has_text="JP¥")).to_have_count(
+        prices_before + 5, timeout=TIMEOUT
+    )  # the next turn uses it too
     assert page.get_by_text("Used search flights").count() == 2
     assert latest_thread(owner_db, "eve@example.com") == thread
     assert owner_db.execute(
