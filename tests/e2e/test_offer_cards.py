@@ -1,19 +1,25 @@
 """Offers as cards, in Chromium: search flights, book one from its card (the other cards'
 Book buttons go), confirm, and take the itinerary's calendar file home; resumed, the thread
-shows the same cards as they were left."""
+shows the same cards as they were left; a new search closes the cards before it; and a price
+that moved since the search is told, then booked at the new price after one more yes."""
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 from icalendar import Calendar
+from psycopg.types.json import Jsonb
 
 from tests.e2e.conftest import Server, screenshot
 from tests.e2e.test_browser import TIMEOUT, log_in, say
+from tools.cache import REDIS_PREFIX
 from tools.places import gazetteer
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
@@ -26,8 +32,6 @@ def server(
     e2e_database: str, accounts: dict[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Server]:
     del accounts
-    import os
-
     started = Server(e2e_database, tmp_path_factory.mktemp("cards"), os.environ.get("REDIS_URL"))
     yield started
     started.stop()
@@ -126,4 +130,63 @@ def test_a_new_search_closes_the_cards_of_the_one_before(browser: Any, server: S
     for latest in range(5, 10):
         expect(cards.nth(latest)).to_have_attribute("data-state", "open")
     expect(page.get_by_role("button", name=re.compile(r"^Book flight #"))).to_have_count(5)
+    page.close()
+
+
+def forget_cached_flight_searches() -> None:
+    """Empty the search cache's first tier (Redis, shared by every test's app) of flights."""
+    if os.environ.get("REDIS_URL"):
+        with redis.Redis.from_url(os.environ["REDIS_URL"]) as cache:
+            for key in cache.scan_iter(f"{REDIS_PREFIX}:flight:*"):
+                cache.delete(key)
+
+
+def test_a_moved_price_is_told_then_booked_at_the_new_price(
+    browser: Any, server: Server, owner_db: Any
+) -> None:
+    """The search answer the traveller saw is older than the vendor's price (its cached copy
+    made 10.00 cheaper here): the booking stops and says so, a yes books the new price after
+    one more confirmation showing it."""
+    from playwright.sync_api import expect
+
+    said = "Flights from London to Oslo in five weeks"
+    (started,) = owner_db.execute("SELECT now()").fetchone()
+    forget_cached_flight_searches()  # another test database's run may have left this one
+    page = log_in(browser, server, EMAIL)
+    say(page, said)
+    price = page.get_by_test_id("offer-price").first
+    price.wait_for(timeout=TIMEOUT)
+    current = price.inner_text()
+    search_hash, results = owner_db.execute(
+        "SELECT search_hash, results FROM flight_search_cache ORDER BY created_at DESC LIMIT 1"
+    ).fetchone()
+    for offer in results:
+        offer["total_price"] = str(Decimal(offer["total_price"]) - 10)
+    owner_db.execute(
+        "UPDATE flight_search_cache SET results = %s WHERE search_hash = %s",
+        (Jsonb(results), search_hash),
+    )
+    forget_cached_flight_searches()  # the first tier would still hold the true price
+    page.close()
+
+    page = log_in(browser, server, EMAIL)  # a new chat: the search answered from the cache
+    say(page, said)
+    cards = page.get_by_test_id("offer-card")
+    expect(cards).to_have_count(5, timeout=TIMEOUT)
+    shown = cards.first.get_by_test_id("offer-price").inner_text()
+    assert shown != current
+    page.get_by_role("button", name="Book flight #1").click()
+    page.get_by_role("button", name="Confirm").click()
+    page.get_by_text(f"moved from {shown} to {current}").wait_for(timeout=TIMEOUT)
+    say(page, "yes")
+    page.get_by_text(f"Total: {current}").wait_for(timeout=TIMEOUT)
+    page.get_by_role("button", name="Confirm").click()
+    page.get_by_test_id("itinerary-card").wait_for(timeout=TIMEOUT)
+    statuses = owner_db.execute(
+        "SELECT b.status::text, b.total_amount FROM bookings b JOIN users u ON u.id = b.user_id"
+        " WHERE u.email = %s AND b.created_at > %s ORDER BY b.created_at",
+        (EMAIL, started),
+    ).fetchall()
+    assert [status for status, _ in statuses] == ["failed", "confirmed"]
+    assert f"{statuses[1][1]:,}" in current.replace("€", "")
     page.close()
