@@ -133,6 +133,17 @@ def servers(
 
 
 @pytest.fixture(scope="module")
+def server(
+    e2e_database: str, accounts: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    """One app process, for a module that needs no second one."""
+    del accounts
+    started = Server(e2e_database, tmp_path_factory.mktemp("app"), os.environ.get("REDIS_URL"))
+    yield started
+    started.stop()
+
+
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if not Path(CHROMIUM).exists():
         if os.environ.get("CI"):

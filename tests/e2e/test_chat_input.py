@@ -4,8 +4,6 @@ a flight between two airports of one city is refused in a sentence."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
@@ -17,16 +15,6 @@ from tests.e2e.test_browser import TIMEOUT, log_in, say
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 EMAIL = "ada@example.com"
-
-
-@pytest.fixture(scope="module")
-def server(
-    e2e_database: str, accounts: dict[str, str], tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Server]:
-    del accounts
-    started = Server(e2e_database, tmp_path_factory.mktemp("input"), os.environ.get("REDIS_URL"))
-    yield started
-    started.stop()
 
 
 def card_texts(page: Any) -> list[str]:

@@ -3,8 +3,6 @@ said plainly; a thread keeps its title, chat settings and tool steps across a re
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -25,17 +23,10 @@ WATCH_UNTITLED = """() => {
 }"""
 
 
-@pytest.fixture(scope="module")
-def server(
-    e2e_database: str,
-    accounts: dict[str, str],
-    newcomers: list[str],
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[Server]:
-    del accounts, newcomers
-    started = Server(e2e_database, tmp_path_factory.mktemp("app"), os.environ.get("REDIS_URL"))
-    yield started
-    started.stop()
+@pytest.fixture(autouse=True)
+def _newcomers_exist(newcomers: list[str]) -> None:
+    """The module's travellers without consent, made before any test signs them in."""
+    del newcomers
 
 
 def consented(owner_db: Any, email: str) -> bool:

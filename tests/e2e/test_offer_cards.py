@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -25,16 +24,6 @@ from tools.places import gazetteer
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 EMAIL = "ada@example.com"
 TIME = re.compile(r"\b\d{2}:\d{2}\b")
-
-
-@pytest.fixture(scope="module")
-def server(
-    e2e_database: str, accounts: dict[str, str], tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Server]:
-    del accounts
-    started = Server(e2e_database, tmp_path_factory.mktemp("cards"), os.environ.get("REDIS_URL"))
-    yield started
-    started.stop()
 
 
 def test_book_from_a_card_then_add_the_trip_to_a_calendar(
