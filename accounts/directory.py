@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -118,7 +119,7 @@ async def authenticate(
     if (
         row is None
         or row["status"] != "active"
-        or not password_matches(row["hashed_password"], password)
+        or not await asyncio.to_thread(password_matches, row["hashed_password"], password)
     ):
         return None
     traveller = _traveller(row)
@@ -173,7 +174,8 @@ async def create_account(
         raise taken
     tenant_id = await resolve_tenant(sessions, tenant_slug)
     user_id = new_id()
-    hashed = hash_password(password) if password else None
+    # Argon2 takes tens of milliseconds of CPU: off the event loop, which serves every chat.
+    hashed = await asyncio.to_thread(hash_password, password) if password else None
     try:
         async with UnitOfWork(sessions, tenant_id=tenant_id) as uow:
             connection = await uow.session.connection()
@@ -201,6 +203,15 @@ async def create_account(
     row = await lookup_account(sessions, address)
     assert row is not None
     return _traveller(row)
+
+
+async def _drop_password(sessions: async_sessionmaker[AsyncSession], traveller: Account) -> None:
+    async with UnitOfWork(sessions, tenant_id=traveller.tenant_id) as uow:
+        await (await uow.session.connection()).execute(
+            text("UPDATE users SET hashed_password = NULL WHERE id = :id"),
+            {"id": traveller.user_id},
+        )
+        await uow.commit()
 
 
 @dataclass(frozen=True)
@@ -256,6 +267,9 @@ async def sign_in_with(
     else:
         assert row is not None
         traveller = _traveller(row)
+        # The provider vouches for the address; a password set before it did (perhaps by
+        # someone else, at /signup, waiting for the owner to arrive) opens the account no more.
+        await _drop_password(sessions, traveller)
     await _store_tokens(sessions, cipher, traveller, identity)
     await _logged_in(sessions, traveller, method=identity.provider)
     return traveller

@@ -68,9 +68,11 @@ def _email_problem(email: str) -> str | None:
     if len(address) > EMAIL_MAX or storable(address) != address:
         return "That is not an email address."
     try:
-        _EMAIL.validate_python(address)
+        understood = str(_EMAIL.validate_python(address))
     except ValidationError:
         return "That is not an email address: it looks like name@example.com."
+    if understood.lower() != address.lower():  # "Name <name@example.com>": the address alone
+        return "Write the email address alone, like name@example.com."
     return None
 
 

@@ -36,6 +36,25 @@ def _local(moment: datetime, zone: ZoneInfo) -> datetime:
     return moment.astimezone(zone)
 
 
+@dataclass(frozen=True)
+class _Stop:
+    """Where a flight segment starts or ends, as the calendar names it."""
+
+    code: str
+    name: str
+    city: str
+    zone: ZoneInfo
+
+
+def _stop(code: str, places: Gazetteer) -> _Stop:
+    """The airport; one we do not know (a vendor's own) is given by its code, in UTC."""
+    try:
+        airport = places.airport(code)
+    except InvalidSearch:
+        return _Stop(code, code, code, ZoneInfo("UTC"))
+    return _Stop(airport.code, airport.name, airport.city, airport.zone)
+
+
 def _flight_events(
     reference: str, item: uuid.UUID, flight: FlightBooking, places: Gazetteer
 ) -> list[Event]:
@@ -43,8 +62,8 @@ def _flight_events(
     number = 0
     for journey in flight.segments:
         for segment in journey["segments"]:
-            origin = places.airport(segment["origin"])
-            destination = places.airport(segment["destination"])
+            origin = _stop(segment["origin"], places)
+            destination = _stop(segment["destination"], places)
             events.append(
                 Event.new(
                     # The item's id and the segment's place in it: the same flight keeps its

@@ -50,7 +50,21 @@ ROLE_TO_STEP = {"user": "user_message", "assistant": "assistant_message", "tool"
 
 VIEWER: ContextVar[str | None] = ContextVar("travelhub_viewer", default=None)
 """The identifier the web request being served is signed in as ("" for nobody), set by the web
-app; None outside web requests (the agent's turns, operator commands), whose caller is trusted."""
+app; None outside web requests."""
+
+
+def _viewer() -> str | None:
+    """Who is asking: the web request's signed-in person, else the chat (socket) session's;
+    None outside both (operator commands, whose caller is trusted)."""
+    viewer = VIEWER.get()
+    if viewer is not None:
+        return viewer
+    try:
+        session = context.session
+    except ChainlitContextException:
+        return None
+    user = getattr(session, "user", None)
+    return None if user is None else str(user.identifier)
 
 
 def _iso(moment: datetime | None) -> str:
@@ -127,7 +141,7 @@ class TravelDataLayer(BaseDataLayer):
         email = await self._chats.author_of(thread)
         if email is None:
             return None
-        viewer = VIEWER.get()
+        viewer = _viewer()
         if for_viewer and viewer is not None and viewer != email:
             return None
         user = await self.get_user(email)
@@ -182,7 +196,7 @@ class TravelDataLayer(BaseDataLayer):
             rated=filters.feedback,
             after_thread=_uuid(pagination.cursor),
         )
-        viewer = VIEWER.get()
+        viewer = _viewer()
         if viewer is not None and rows and rows[0].email != viewer:
             return empty  # Chainlit asks for the signed-in person's threads; anyone else's: none
         page = rows[: pagination.first]

@@ -166,9 +166,7 @@ class Conversations:
             ui_id=request.ui_id,
         )
         chat = rewound(opened)  # an edit starts where the edited message's turn started
-        left_behind = (
-            await booked_in_replaced_turns(self.graph, thread, chat.edited) if chat.edited else []
-        )
+        left_behind = await self._booked_in_replaced_turns(thread, chat)
         context = await self._context_for(account, thread, chat, request)
         transcript, graph_input = _first_message(message, chat, request.ui_id)
         started = time.perf_counter()
@@ -181,7 +179,7 @@ class Conversations:
             return TurnResult(thread, SORRY, False, chat.id)
         latency = (time.perf_counter() - started) * 1000
         transcript.extend(self._messages_of(run))
-        note = kept_bookings_note(await still_booked(left_behind, run.messages, context))
+        note = await self._kept_bookings_note(thread, left_behind, run, context)
         if note is not None:
             transcript[-1] = replace(transcript[-1], content=_noted(transcript[-1].content, note))
         transcript[-1] = _with_latency(transcript[-1], latency, request.reply_ui_ids)
@@ -195,6 +193,31 @@ class Conversations:
         if run.question is not None:
             return TurnResult(thread, _noted(_question_text(run.question), note), True, chat.id)
         return TurnResult(thread, _noted(run.reply(SORRY), note), False, chat.id)
+
+    async def _booked_in_replaced_turns(self, thread: str, chat: OpenSession) -> list[str]:
+        """What an edit leaves booked behind it; nothing (logged) if that cannot be read:
+        the edit itself still goes ahead."""
+        if not chat.edited:
+            return []
+        try:
+            return await booked_in_replaced_turns(self.graph, thread, chat.edited)
+        except Exception:
+            log.exception("could not read the bookings an edit replaced on thread %s", thread)
+            return []
+
+    @staticmethod
+    async def _kept_bookings_note(
+        thread: str, left_behind: list[str], run: GraphRun, context: TravelContext
+    ) -> str | None:
+        """The sentence naming bookings an edit left standing; None (logged) if they cannot
+        be looked up: the turn's answer stands without it."""
+        if not left_behind:
+            return None
+        try:
+            return kept_bookings_note(await still_booked(left_behind, run.messages, context))
+        except Exception:
+            log.exception("could not look up the bookings an edit left on thread %s", thread)
+            return None
 
     async def _context_for(
         self, account: Account, thread: str, chat: OpenSession, request: TurnRequest

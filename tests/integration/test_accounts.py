@@ -94,6 +94,23 @@ async def test_an_unverified_email_cannot_claim_an_account(services: Services) -
     assert claimed is None
 
 
+async def test_a_password_set_before_the_owner_arrived_opens_the_account_no_more(
+    services: Services,
+) -> None:
+    """Someone signs up with another's address and a password of theirs; when the address's
+    owner signs in with a provider that vouches for it, that password stops working."""
+    squatted = await create_account(
+        services.sessions, tenant_slug="default", email="fay@example.com", password="not-fays-pw"
+    )
+    owner_in = await sign_in_with(
+        services.sessions, CIPHER, identity("google", "g-fay", "fay@example.com"),
+        default_tenant="default",
+    )  # fmt: skip
+    assert owner_in is not None
+    assert owner_in.user_id == squatted.user_id
+    assert await authenticate(services.sessions, "fay@example.com", "not-fays-pw") is None
+
+
 async def test_a_soft_deleted_user_cannot_sign_in(services: Services, owner: Any) -> None:
     await sign_in_with(
         services.sessions,

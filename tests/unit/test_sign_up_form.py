@@ -28,6 +28,7 @@ def test_a_good_form_has_no_problems() -> None:
         ({"email": ""}, "email", "Enter your email address."),
         ({"email": "ada.example.com"}, "email", "That is not an email address: it looks like"),
         ({"email": "ada@exa\x00mple.com"}, "email", "That is not an email address."),
+        ({"email": "Bob <ada@example.com>"}, "email", "Write the email address alone"),
         ({"email": "a" * 250 + "@example.com"}, "email", "That is not an email address."),
         ({"name": "   "}, "name", "Tell us your name."),
         ({"name": "x" * 101}, "name", "A name fits in 100 characters."),

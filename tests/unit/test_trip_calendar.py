@@ -4,7 +4,7 @@ segment and per hotel stay, at local times in the right time zones, with stable 
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from icalendar import Calendar, Event
 
@@ -91,3 +91,14 @@ def test_a_stay_in_a_city_without_a_known_zone_spans_whole_days() -> None:
     stay = [e for e in events(exported(city="Qwxzyville")) if str(e["SUMMARY"]).startswith("Hotel")]
     assert (stay[0].start, stay[0].end) == (date(2027, 1, 15), date(2027, 1, 20))
     assert "TZID" not in stay[0]["DTSTART"].params
+
+
+def test_an_airport_we_do_not_know_is_named_by_its_code_in_utc() -> None:
+    flight = booked_flight()
+    flight.segments[0]["segments"][0]["destination"] = "XQZ"  # a vendor's own code
+    calendar = Calendar.from_ical(
+        trip_calendar(booking(), [BookedItem(FLIGHT_ITEM, flight=flight)], gazetteer())
+    )
+    first = events(calendar)[0]
+    assert str(first["SUMMARY"]) == "Flight BA117 LHR → XQZ"
+    assert first.end == datetime(2027, 1, 15, 16, 20, tzinfo=UTC)  # 11:20 in New York
