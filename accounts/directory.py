@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -13,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from accounts.passwords import hash_password, password_matches
+from accounts.passwords import checked_off_loop, hashed_off_loop
 from accounts.token_cipher import TokenCipher
 from db.analytics import event_row, record_events
 from db.chat_log import EventRow
@@ -116,24 +115,32 @@ async def authenticate(
     """The traveller whose email and password these are; None for anything else (a wrong
     password, an unknown address, a suspended or soft-deleted account alike)."""
     row = await lookup_account(sessions, email)
-    if (
-        row is None
-        or row["status"] != "active"
-        or not await asyncio.to_thread(password_matches, row["hashed_password"], password)
-    ):
+    hashed = row["hashed_password"] if row is not None and row["status"] == "active" else None
+    # Every attempt checks a hash, an account's or nobody's: timing tells no address apart.
+    verdict = await checked_off_loop(hashed, password)
+    if row is None or not verdict.matches:
         return None
     traveller = _traveller(row)
-    await _logged_in(sessions, traveller, method="password")
+    await _logged_in(sessions, traveller, method="password", rehashed=verdict.rehashed)
     return traveller
 
 
 async def _logged_in(
-    sessions: async_sessionmaker[AsyncSession], traveller: Account, *, method: str
+    sessions: async_sessionmaker[AsyncSession],
+    traveller: Account,
+    *,
+    method: str,
+    rehashed: str | None = None,
 ) -> None:
+    """Record a sign-in; `rehashed`: the password's hash under today's Argon2 parameters."""
     async with UnitOfWork(sessions, tenant_id=traveller.tenant_id) as uow:
         connection = await uow.session.connection()
         await connection.execute(
-            text("UPDATE users SET last_login_at = now() WHERE id = :id"), {"id": traveller.user_id}
+            text(
+                "UPDATE users SET last_login_at = now(),"
+                " hashed_password = coalesce(:rehashed, hashed_password) WHERE id = :id"
+            ),
+            {"id": traveller.user_id, "rehashed": rehashed},
         )
         login = event_row(
             EventType.USER_LOGGED_IN,
@@ -174,8 +181,7 @@ async def create_account(
         raise taken
     tenant_id = await resolve_tenant(sessions, tenant_slug)
     user_id = new_id()
-    # Argon2 takes tens of milliseconds of CPU: off the event loop, which serves every chat.
-    hashed = await asyncio.to_thread(hash_password, password) if password else None
+    hashed = await hashed_off_loop(password) if password else None
     try:
         async with UnitOfWork(sessions, tenant_id=tenant_id) as uow:
             connection = await uow.session.connection()

@@ -1,6 +1,13 @@
-"""Passwords, hashed with Argon2id (argon2-cffi): never stored or logged in clear."""
+"""Passwords, hashed with Argon2id (argon2-cffi): never stored or logged in clear, and never
+hashed or checked on the event loop, which serves every chat of the process."""
 
 from __future__ import annotations
+
+import asyncio
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -8,6 +15,9 @@ from argon2.exceptions import InvalidHashError, VerificationError
 _HASHER = PasswordHasher()
 MIN_LENGTH = 8
 MAX_LENGTH = 128  # as db.models.UserCreate: longer only costs hashing time
+WORKER_PREFIX = "argon2"
+_WORKERS = ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix=WORKER_PREFIX)
+"""Argon2 is CPU work by design: at most one hash per core at a time, beside the event loop."""
 
 
 def password_problem(password: str) -> str | None:
@@ -27,9 +37,39 @@ def hash_password(password: str) -> str:
 
 def password_matches(hashed: str | None, password: str) -> bool:
     """Whether `password` is the one `hashed` was made from (False for no hash at all)."""
-    if not hashed:
-        return False
+    return _check(hashed, password).matches
+
+
+@dataclass(frozen=True)
+class Verdict:
+    matches: bool
+    rehashed: str | None = None
+    """A new hash of the password when the stored one has outdated parameters."""
+
+
+@cache
+def _nobody() -> str:
+    """A hash no account has: checked when there is no hash, so that an unknown address costs
+    the same work as a wrong password."""
+    return _HASHER.hash(os.urandom(16).hex())
+
+
+def _check(hashed: str | None, password: str) -> Verdict:
     try:
-        return _HASHER.verify(hashed, password)
+        matched = _HASHER.verify(hashed or _nobody(), password) and bool(hashed)
     except (VerificationError, InvalidHashError):
-        return False
+        return Verdict(False)
+    if matched and hashed and _HASHER.check_needs_rehash(hashed):
+        return Verdict(True, _HASHER.hash(password))
+    return Verdict(matched)
+
+
+async def hashed_off_loop(password: str) -> str:
+    """`hash_password`, in the hashing workers."""
+    return await asyncio.get_running_loop().run_in_executor(_WORKERS, hash_password, password)
+
+
+async def checked_off_loop(hashed: str | None, password: str) -> Verdict:
+    """Whether `password` matches `hashed` (and its upgraded hash, if due), in the hashing
+    workers; no hash (no account) costs a full check too."""
+    return await asyncio.get_running_loop().run_in_executor(_WORKERS, _check, hashed, password)

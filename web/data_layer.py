@@ -3,8 +3,8 @@ feedback, chat settings. The agent's turns already store every message; this lay
 and writes only what the interface alone knows (titles, chat settings, deletions, feedback).
 
 Chainlit checks the author before some calls (reading, renaming, deleting a thread) but not
-others (feedback), so inside a web request this layer checks again: whoever the request is
-signed in as (`VIEWER`) only ever reaches their own threads."""
+others (feedback), so this layer checks again: whoever a web request (`VIEWER`) or a chat
+socket session is signed in as only ever reaches their own threads."""
 
 from __future__ import annotations
 

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from argon2 import PasswordHasher
 from cryptography.fernet import Fernet
 
 from accounts.directory import OAuthIdentity, authenticate, create_account, sign_in_with
@@ -79,6 +80,23 @@ async def test_oauth_creates_then_links_by_verified_email(services: Services, ow
     assert all(row[1] != f"token-{row[0]}" for row in rows)
     assert CIPHER.decrypt(rows[0][1]) == "token-github-42"
     assert owner.execute("SELECT count(*) FROM users").fetchone() == (1,)
+
+
+async def test_a_sign_in_upgrades_a_hash_made_with_older_parameters(
+    services: Services, owner: Any
+) -> None:
+    await create_account(
+        services.sessions, tenant_slug="default", email="gus@example.com", password="gus-password"
+    )
+    older = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1).hash("gus-password")
+    owner.execute("UPDATE users SET hashed_password = %s", (older,))
+    assert await authenticate(services.sessions, "gus@example.com", "wrong-password") is None
+    assert owner.execute("SELECT hashed_password FROM users").fetchone() == (older,)
+    assert await authenticate(services.sessions, "gus@example.com", "gus-password") is not None
+    (upgraded,) = owner.execute("SELECT hashed_password FROM users").fetchone()
+    assert upgraded != older
+    assert not PasswordHasher().check_needs_rehash(upgraded)
+    assert await authenticate(services.sessions, "gus@example.com", "gus-password") is not None
 
 
 async def test_an_unverified_email_cannot_claim_an_account(services: Services) -> None:
