@@ -30,6 +30,7 @@ from agent.conversation.store import TurnStore
 from agent.conversation.turns import Conversations
 from agent.graph import build_graph
 from agent.models import build_model, model_name
+from agent.secret_files import kept_secret
 from agent.settings import Settings, SettingsError
 from db.chat_log import ChatLog
 from db.embedded import start_embedded_postgres
@@ -179,13 +180,11 @@ def cipher_from(settings: Settings) -> TokenCipher:
     if settings.environment == "production":
         raise SettingsError("Production needs TRAVELHUB_TOKEN_KEYS to encrypt OAuth tokens.")
     path = Path(settings.data_dir) / "token.key"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(Fernet.generate_key().decode())
-        path.chmod(0o600)
+    key, made = kept_secret(path, lambda: Fernet.generate_key().decode())
+    if made:
         log.info("made a development token key in %s", path)
     try:
-        return TokenCipher([path.read_text()])
+        return TokenCipher([key])
     except InvalidTokenKeys:
         raise SettingsError(f"{path} holds no Fernet key: delete it to make a new one.") from None
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 import os
-import secrets
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
 from pathlib import Path
+from secrets import token_urlsafe
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, HTTPException, Request
@@ -22,6 +22,7 @@ from accounts.directory import find_account
 from agent.bootstrap import build_services
 from agent.customers import customer_of
 from agent.replay import ReplayError, replay
+from agent.secret_files import kept_secret
 from agent.settings import Settings
 from tools.errors import BookingNotFound
 from tools.references import normalise
@@ -38,12 +39,8 @@ def ensure_auth_secret(settings: Settings) -> None:
     """Chainlit signs sessions with CHAINLIT_AUTH_SECRET; development keeps one on disk."""
     if os.environ.get("CHAINLIT_AUTH_SECRET"):
         return
-    path = Path(settings.data_dir) / "auth_secret"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(48))
-        path.chmod(0o600)
-    os.environ["CHAINLIT_AUTH_SECRET"] = path.read_text().strip()
+    secret, _made = kept_secret(Path(settings.data_dir) / "auth_secret", lambda: token_urlsafe(48))
+    os.environ["CHAINLIT_AUTH_SECRET"] = secret
 
 
 Scope = MutableMapping[str, Any]
