@@ -25,6 +25,13 @@ class TokenCipher:
     def encrypt(self, token: str) -> str:
         return self._fernet.encrypt(token.encode()).decode()
 
+    def rotate(self, sealed: str) -> str | None:
+        """`sealed` encrypted again with the newest key, or None when no current key opens it."""
+        try:
+            return self._fernet.rotate(sealed.encode()).decode()
+        except InvalidToken:
+            return None
+
     def decrypt(self, sealed: str) -> str | None:
         """The token, or None when no current key opens it."""
         try:

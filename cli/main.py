@@ -19,6 +19,7 @@ from agent.settings import Settings
 from cli.bookings import bookings_app
 from cli.chat import chat
 from cli.eval import eval_command
+from cli.keys import keys_app
 from cli.ops import (
     backup_command,
     gdpr_app,
@@ -46,6 +47,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(search_app, name="search")
 app.add_typer(bookings_app, name="bookings")
 app.add_typer(users_app, name="users")
+app.add_typer(keys_app, name="keys")
 app.command("chat")(chat)
 app.command("replay")(replay_command)
 app.command("eval")(eval_command)
