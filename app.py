@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import chainlit as cl
 from chainlit.data import get_data_layer
@@ -16,6 +17,7 @@ from accounts.directory import (
     record_consent,
     sign_in_with,
 )
+from accounts.oauth_profiles import vouched_email
 from agent.bootstrap import cipher_from
 from db.text import storable
 from web import runtime
@@ -61,19 +63,22 @@ async def password_login(username: str, password: str) -> cl.User | None:
 async def oauth_login(
     provider_id: str,
     token: str,
-    raw_user_data: dict[str, str],
+    raw_user_data: dict[str, Any],
     default_user: cl.User,
     id_token: str | None = None,
 ) -> cl.User | None:
     del id_token
+    vouched = vouched_email(provider_id, raw_user_data)
+    if vouched is None:  # no address the provider stands behind: nobody to sign in
+        return None
     services = runtime.services()
     identity = OAuthIdentity(
         provider=provider_id,
         account_id=str(
             raw_user_data.get("sub") or raw_user_data.get("id") or default_user.identifier
         ),
-        email=str(raw_user_data.get("email") or default_user.identifier),
-        email_verified=bool(raw_user_data.get("email_verified", provider_id == "github")),
+        email=vouched[0],
+        email_verified=vouched[1],
         name=raw_user_data.get("name"),
         access_token=token,
     )

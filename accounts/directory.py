@@ -255,8 +255,10 @@ async def sign_in_with(
     if owner is not None and owner["deleted"]:
         return None
     row = await lookup_account(sessions, identity.email)
-    if owner is None and row is not None and not identity.email_verified:
-        return None  # an unverified address cannot claim someone's account
+    if owner is None and not identity.email_verified:
+        # An address the provider did not verify neither claims an account nor starts one
+        # (which a verified owner of the address would later be linked into).
+        return None
     if owner is None and row is None:
         traveller = await create_account(
             sessions, tenant_slug=default_tenant, email=identity.email, password=None,

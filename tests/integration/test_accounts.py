@@ -129,6 +129,16 @@ async def test_a_password_set_before_the_owner_arrived_opens_the_account_no_more
     assert await authenticate(services.sessions, "fay@example.com", "not-fays-pw") is None
 
 
+async def test_an_unverified_email_starts_no_account(services: Services, owner: Any) -> None:
+    """Else a verified owner of the address would later be linked into the squatter's account."""
+    started = await sign_in_with(
+        services.sessions, CIPHER, identity("generic", "sq", "hal@example.com", verified=False),
+        default_tenant="default",
+    )  # fmt: skip
+    assert started is None
+    assert owner.execute("SELECT count(*) FROM users").fetchone() == (0,)
+
+
 async def test_a_soft_deleted_user_cannot_sign_in(services: Services, owner: Any) -> None:
     await sign_in_with(
         services.sessions,
