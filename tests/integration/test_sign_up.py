@@ -106,6 +106,22 @@ async def test_each_mistake_is_told_beside_its_field_and_nothing_is_written(
     assert users(owner) == []
 
 
+async def test_what_was_typed_comes_back_as_text_never_markup(
+    browser: httpx.AsyncClient, owner: Any
+) -> None:
+    token = await form_token(browser)
+    typed = '"><script>alert(1)</script>'
+    answer = await browser.post(
+        "/signup",
+        data={"email": f"ada{typed}@example.com", "name": typed, "password": "short",
+              "repeated": "short", "consent": "on", "csrf_token": token},
+    )  # fmt: skip
+    assert answer.status_code == 422
+    assert "<script>" not in answer.text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in answer.text
+    assert users(owner) == []
+
+
 async def test_a_form_without_its_token_is_refused(browser: httpx.AsyncClient, owner: Any) -> None:
     await form_token(browser)
     answer = await browser.post("/signup", data={**ADA, "csrf_token": "forged"})

@@ -5,6 +5,7 @@ in a hotel's name that breaks no table anywhere."""
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 
 from markdown_it import MarkdownIt
 
@@ -94,3 +95,11 @@ def test_the_itinerary_card_links_the_bookings_calendar_file() -> None:
     assert props["calendar_url"] == "/api/bookings/KQ7M2X/calendar.ics"
     assert props["calendar_name"] == "trip-KQ7M2X.ics"
     assert props["total"] == "€750.00"
+
+
+def test_the_cards_draw_their_props_as_text_never_as_markup() -> None:
+    """React escapes text; only raw HTML insertion would let a hotel's name carry markup."""
+    elements = Path(__file__).resolve().parents[2] / "public" / "elements"
+    drawn = {jsx.name: jsx.read_text(encoding="utf-8") for jsx in elements.glob("*.jsx")}
+    assert set(drawn) == {"FlightOffer.jsx", "HotelOffer.jsx", "Itinerary.jsx"}
+    assert not [name for name, code in drawn.items() if "innerHTML" in code]
