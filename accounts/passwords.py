@@ -35,11 +35,6 @@ def hash_password(password: str) -> str:
     return _HASHER.hash(password)
 
 
-def password_matches(hashed: str | None, password: str) -> bool:
-    """Whether `password` is the one `hashed` was made from (False for no hash at all)."""
-    return _check(hashed, password).matches
-
-
 @dataclass(frozen=True)
 class Verdict:
     matches: bool
