@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -12,16 +11,9 @@ from cryptography.fernet import Fernet
 from accounts.directory import OAuthIdentity, authenticate, create_account, sign_in_with
 from accounts.token_cipher import TokenCipher
 from agent.bootstrap import Services
-from tests.integration.agent_world import stack
 
 pytestmark = pytest.mark.integration
 CIPHER = TokenCipher([Fernet.generate_key().decode()])
-
-
-@pytest.fixture
-async def services(database: str, runtime_database: str) -> AsyncIterator[Services]:
-    async with stack(database, runtime_database) as built:
-        yield built
 
 
 def identity(provider: str, account: str, email: str, *, verified: bool = True) -> OAuthIdentity:

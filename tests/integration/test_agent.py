@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -13,12 +12,6 @@ from agent.conversation.chat_sessions import NotYourConversation
 from tests.integration.agent_world import stack, traveller
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def services(database: str, runtime_database: str) -> AsyncIterator[Services]:
-    async with stack(database, runtime_database) as built:
-        yield built
 
 
 def rows(owner: Any, sql: str, *params: Any) -> list[tuple[Any, ...]]:

@@ -3,7 +3,6 @@ the thread's latest; every checkpoint still lands in PostgreSQL before the reply
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import psycopg
@@ -16,12 +15,6 @@ from db.chat_log import ChatLog
 from tests.integration.agent_world import stack, traveller
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def services(database: str, runtime_database: str) -> AsyncIterator[Services]:
-    async with stack(database, runtime_database) as built:
-        yield built
 
 
 @pytest.fixture

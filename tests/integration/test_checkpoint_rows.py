@@ -32,12 +32,6 @@ from tests.integration.test_cli import environment
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-async def services(database: str, runtime_database: str) -> AsyncIterator[Services]:
-    async with stack(database, runtime_database) as built:
-        yield built
-
-
 async def test_a_turns_checkpoint_rows_are_the_ones_langgraph_writes(
     services: Services, owner: psycopg.Connection[Any]
 ) -> None:

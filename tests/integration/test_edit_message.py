@@ -4,7 +4,6 @@ keeps them marked superseded, and a booking made in them stays booked (and is na
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -13,20 +12,12 @@ from accounts.directory import Account
 from agent.bootstrap import Services
 from agent.conversation.turns import TurnResult
 from agent.replay import replay
-from tests.integration.agent_world import stack, traveller
+from tests.integration.agent_world import traveller
 from tests.integration.test_cli import environment, run
 from web import runtime
 from web.data_layer import TravelDataLayer
 
-pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def services(database: str, runtime_database: str) -> AsyncIterator[Services]:
-    async with stack(database, runtime_database) as built:
-        runtime.install(built)
-        yield built
-        runtime.install(None)
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("installed_services")]
 
 
 def rows(owner: Any, sql: str, *params: Any) -> list[tuple[Any, ...]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -15,8 +15,6 @@ from fastapi import FastAPI
 from accounts.directory import authenticate, create_account, has_consented
 from accounts.sign_up import EMAIL_TAKEN, SignUp, SignUpRefused, sign_up
 from agent.bootstrap import Services
-from tests.integration.agent_world import stack
-from web import runtime
 from web.signup import CSRF_COOKIE, FORM_EXPIRED, NO_TENANT, signup_router
 
 pytestmark = pytest.mark.integration
@@ -26,17 +24,9 @@ ADA = {"email": "Ada@Example.com", "name": "Ada Lovelace", "password": "analytic
 
 
 @pytest.fixture
-async def services(database: str, runtime_database: str) -> AsyncIterator[Services]:
-    async with stack(database, runtime_database) as built:
-        yield built
-
-
-@pytest.fixture
-def installed(services: Services, monkeypatch: pytest.MonkeyPatch) -> Iterator[Services]:
+def installed(installed_services: Services, monkeypatch: pytest.MonkeyPatch) -> Services:
     monkeypatch.setenv("CHAINLIT_AUTH_SECRET", SECRET)
-    runtime.install(services)
-    yield services
-    runtime.install(None)
+    return installed_services
 
 
 @pytest.fixture

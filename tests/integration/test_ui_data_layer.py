@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -12,19 +11,11 @@ from chainlit.types import Feedback, Pagination, ThreadFilter
 
 from agent.bootstrap import Services
 from db.ids import new_id
-from tests.integration.agent_world import stack, traveller
+from tests.integration.agent_world import traveller
 from web import runtime
 from web.data_layer import VIEWER, TravelDataLayer
 
-pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def services(database: str, runtime_database: str) -> AsyncIterator[Services]:
-    async with stack(database, runtime_database) as built:
-        runtime.install(built)
-        yield built
-        runtime.install(None)
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("installed_services")]
 
 
 async def test_threads_are_listed_newest_first_in_pages_and_searchable(services: Services) -> None:
