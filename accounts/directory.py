@@ -239,7 +239,7 @@ async def sign_in_with(
     default_tenant: str,
 ) -> Account | None:
     """The traveller behind an OAuth identity: linked before, or linked now to the account
-    with the same verified email, or created. None for a soft-deleted account."""
+    with the same verified email, or created. None for a soft-deleted or suspended account."""
     async with sessions() as session:
         connection = await session.connection()
         owner = (
@@ -255,6 +255,8 @@ async def sign_in_with(
     if owner is not None and owner["deleted"]:
         return None
     row = await lookup_account(sessions, identity.email)
+    if owner is None and row is not None and row["status"] != "active":
+        return None  # a suspended account (an imported thread's traveller) opens to nobody
     if owner is None and not identity.email_verified:
         # An address the provider did not verify neither claims an account nor starts one
         # (which a verified owner of the address would later be linked into).
@@ -269,7 +271,7 @@ async def sign_in_with(
             user = await uow.session.get(User, owner["user_id"])
         assert user is not None
         found = await lookup_account(sessions, user.email)
-        if found is None:
+        if found is None or found["status"] != "active":
             return None
         traveller = _traveller(found)
     else:

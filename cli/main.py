@@ -28,7 +28,7 @@ from cli.ops import (
     stats,
     tenants_app,
 )
-from cli.replay import replay_command
+from cli.replay import replay_app
 from cli.search import search_app
 from cli.support import guarded, load_settings, owner_url
 from cli.users import users_app
@@ -48,8 +48,8 @@ app.add_typer(search_app, name="search")
 app.add_typer(bookings_app, name="bookings")
 app.add_typer(users_app, name="users")
 app.add_typer(keys_app, name="keys")
+app.add_typer(replay_app, name="replay")
 app.command("chat")(chat)
-app.command("replay")(replay_command)
 app.command("eval")(eval_command)
 app.command("maintain")(maintain)
 app.command("stats")(stats)

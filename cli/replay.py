@@ -1,23 +1,50 @@
-"""`travelhub replay`: a conversation's transcript beside its checkpoints, and forks of it."""
+"""`travelhub replay`: a conversation's transcript beside its checkpoints, forks of it, and
+the thread file that carries it to another database (`export`, `import`)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import uuid
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
+from typer.core import TyperGroup
 
 from accounts.directory import Account
 from agent.replay import Replay, ReplayError, fork, replay
+from agent.thread_export import ThreadNotFound, export_thread
+from agent.thread_file import BadThreadFile, read_thread_file
+from agent.thread_import import ImportedThread, import_thread
 from cli.support import fail, guarded, load_settings, open_services, shown
 from db.threads import thread_owner
 from tools.errors import TravelError
 
 
+class ReplayGroup(TyperGroup):
+    """`replay THREAD ...` stays `replay show THREAD ...`: what is not a subcommand's name
+    is the thread of the default one."""
+
+    default_command = "show"
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ctx.help_option_names:
+            args = [self.default_command, *args]
+        return super().parse_args(ctx, args)
+
+
+replay_app = typer.Typer(
+    cls=ReplayGroup,
+    no_args_is_help=True,
+    help="Replay a conversation (`replay THREAD` is `replay show THREAD`), export it to a"
+    " thread file, or import one.",
+)
+
+
+@replay_app.command("show")
 def replay_command(
     thread_id: Annotated[str, typer.Argument(help="The conversation's thread id.")],
     fork_from: Annotated[
@@ -100,3 +127,81 @@ def _print(result: Replay) -> None:
     if result.reply is not None:
         console.print("\nFork reply:")
         console.print(shown(result.reply))
+
+
+def _tenant_of(services: Any, thread: uuid.UUID) -> uuid.UUID:
+    """The thread's tenant, looked up across tenants as the operator may."""
+    found = thread_owner(services.urls.owner, thread)
+    if found is None:
+        raise ThreadNotFound(f"There is no conversation {thread}.")
+    tenant: uuid.UUID = found["tenant_id"]
+    return tenant
+
+
+@replay_app.command("export")
+def export_command(
+    thread_id: Annotated[str, typer.Argument(help="The conversation's thread id.")],
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Write the thread file here (default: stdout)."),
+    ] = None,
+) -> None:
+    """Export THREAD_ID (transcript, checkpoints, tool records) as one JSON thread file."""
+    try:
+        thread = uuid.UUID(thread_id)
+    except ValueError:
+        fail(f"{thread_id!r} is not a conversation id (a UUID).")
+    settings = load_settings()
+
+    async def go() -> str:
+        async with open_services(settings) as services:
+            tenant = _tenant_of(services, thread)
+            return (await export_thread(services.conversations, tenant, thread)).dumps()
+
+    document = guarded(lambda: asyncio.run(go()))
+    if output is None:
+        typer.echo(document)
+        return
+    try:
+        output.write_text(document + "\n", encoding="utf-8")
+    except OSError as error:
+        fail(f"cannot write {output} ({error.strerror or error}).")
+    typer.echo(f"Wrote conversation {thread} to {output}.")
+
+
+@replay_app.command("import")
+def import_command(
+    file: Annotated[Path, typer.Argument(help="A thread file from `replay export`.")],
+    tenant: Annotated[
+        str, typer.Option("--tenant", help="The tenant to load it into (its slug).")
+    ] = "default",
+) -> None:
+    """Load a thread file into this database; prints the thread id to replay it by."""
+    try:
+        text = file.read_bytes()
+    except OSError as error:
+        fail(f"cannot read {file} ({error.strerror or error}).")
+    try:
+        thread = read_thread_file(text)
+    except BadThreadFile as error:
+        fail(str(error))
+    settings = load_settings()
+
+    async def go() -> ImportedThread:
+        async with open_services(settings) as services:
+            return await import_thread(services.sessions, thread, tenant_slug=tenant)
+
+    def run() -> ImportedThread:
+        try:
+            return asyncio.run(go())
+        except BadThreadFile as error:
+            fail(str(error))
+
+    imported = guarded(run)
+    notes = [f"Imported conversation {imported.original_id} into tenant {tenant!r}"]
+    if imported.renamed:
+        notes.append(f"as {imported.thread_id}, its id being taken in this database")
+    if imported.created_traveller:
+        notes.append(f"for {imported.email}, a new traveller who cannot sign in")
+    typer.echo(", ".join(notes) + ".", err=True)
+    typer.echo(str(imported.thread_id))

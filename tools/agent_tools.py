@@ -210,16 +210,26 @@ async def search_hotels(
     return f"{title}\n\n{hotel_list(offers)}", artifact
 
 
-def recorded_answers(messages: list[Any]) -> dict[str, ToolRecord]:
-    """The searches answered in a conversation, by signature, for a fork to replay."""
-    recorded: dict[str, ToolRecord] = {}
+def answered_searches(messages: list[Any]) -> list[tuple[str, dict[str, Any], ToolRecord]]:
+    """The searches answered in a conversation, in order: tool, arguments, answer."""
+    answered = []
     for message in messages:
         artifact = getattr(message, "artifact", None)
         if isinstance(message, ToolMessage) and isinstance(artifact, dict):
             if artifact.get("kind") in ("flights", "hotels") and message.name:
-                key = signature(message.name, artifact.get("arguments", {}))
-                recorded[key] = ToolRecord(str(message.content), artifact)
-    return recorded
+                arguments = artifact.get("arguments", {})
+                answered.append(
+                    (message.name, arguments, ToolRecord(str(message.content), artifact))
+                )
+    return answered
+
+
+def recorded_answers(messages: list[Any]) -> dict[str, ToolRecord]:
+    """The searches answered in a conversation, by signature, for a fork to replay."""
+    return {
+        signature(name, arguments): record
+        for name, arguments, record in answered_searches(messages)
+    }
 
 
 def remembered_offers(messages: list[Any]) -> dict[str, Offer]:

@@ -1,4 +1,5 @@
-"""The web app: Chainlit mounted on FastAPI, beside a health check and the replay API."""
+"""The web app: Chainlit mounted on FastAPI, beside a health check, the replay API and the
+thread file export."""
 
 from __future__ import annotations
 
@@ -18,12 +19,13 @@ from pydantic import BaseModel
 from redis.exceptions import RedisError
 from sqlalchemy import text
 
-from accounts.directory import find_account
+from accounts.directory import Account, find_account
 from agent.bootstrap import build_services
 from agent.customers import customer_of
 from agent.replay import ReplayError, replay
 from agent.secret_files import kept_secret
 from agent.settings import Settings
+from agent.thread_export import ThreadNotFound, export_thread
 from tools.errors import BookingNotFound
 from tools.references import normalise
 from web import runtime
@@ -139,6 +141,23 @@ class ViewerMiddleware:
             VIEWER.reset(marker)
 
 
+async def _replayable(thread_id: uuid.UUID, user: dict[str, Any]) -> Account:
+    """The author of a thread `user` may replay (its author, or an admin of its tenant);
+    404 for no such thread, 403 for another's."""
+    services = runtime.services()
+    author = await services.chat_sessions.author_of(thread_id)
+    if author is None:
+        raise HTTPException(status_code=404, detail="There is no such conversation.")
+    owner = await find_account(services.sessions, author)
+    if owner is None:
+        raise HTTPException(status_code=404, detail="There is no such conversation.")
+    is_owner = author == user["identifier"]
+    is_admin = user.get("role") == "admin" and user.get("tenant_id") == str(owner.tenant_id)
+    if not (is_owner or is_admin):
+        raise HTTPException(status_code=403, detail="That conversation is not yours.")
+    return owner
+
+
 def create_app() -> FastAPI:
     settings = Settings()
     ensure_auth_secret(settings)
@@ -194,20 +213,40 @@ def create_app() -> FastAPI:
     ) -> dict[str, Any]:
         """The thread's transcript and checkpoints: for its owner, or an admin of its tenant."""
         services = runtime.services()
-        author = await services.chat_sessions.author_of(thread_id)
-        if author is None:
-            raise HTTPException(status_code=404, detail="There is no such conversation.")
-        owner = await find_account(services.sessions, author)
-        if owner is None:
-            raise HTTPException(status_code=404, detail="There is no such conversation.")
-        is_owner = author == user["identifier"]
-        is_admin = user.get("role") == "admin" and user.get("tenant_id") == str(owner.tenant_id)
-        if not (is_owner or is_admin):
-            raise HTTPException(status_code=403, detail="That conversation is not yours.")
+        owner = await _replayable(thread_id, user)
         try:
             return (await replay(services.conversations, owner, str(thread_id))).document()
         except ReplayError as error:
             raise HTTPException(status_code=404, detail=str(error)) from None
+
+    @app.get(
+        "/api/threads/{thread_id}/export",
+        response_class=Response,
+        responses={
+            200: {
+                "content": {"application/json": {}},
+                "description": "The thread file (`travelhub replay import FILE` loads it).",
+            },
+            **REFUSALS,
+        },
+    )
+    async def export_thread_file(
+        thread_id: uuid.UUID, user: Annotated[dict[str, Any], Depends(signed_in)]
+    ) -> Response:
+        """The thread as one JSON file (transcript, checkpoints, tool records), to download:
+        for its owner, or an admin of its tenant."""
+        owner = await _replayable(thread_id, user)
+        try:
+            exported = await export_thread(
+                runtime.services().conversations, owner.tenant_id, thread_id
+            )
+        except ThreadNotFound as error:
+            raise HTTPException(status_code=404, detail=str(error)) from None
+        return Response(
+            exported.dumps(),
+            media_type="application/json",
+            headers={"Content-Disposition": f'attachment; filename="thread-{thread_id}.json"'},
+        )
 
     @app.get(
         "/api/bookings/{reference}/calendar.ics",
