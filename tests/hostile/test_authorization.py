@@ -1,9 +1,9 @@
 """Randomised authorization: six people in three tenants, each with conversations, messages
 and bookings, probing each other's through every entry point: the chat's data layer (as
-called, and over Chainlit's own HTTP API), the replay API, the `travelhub` command, the
-agent's tools (through real turns) and the services behind them. Nothing of another person
-is ever returned or changed; a tenant's admin reaches the tenant's bookings and replays,
-never another tenant's."""
+called, and over Chainlit's own HTTP API), the replay and export API, the `travelhub`
+command, the agent's tools (through real turns) and the services behind them. Nothing of
+another person is ever returned or changed; a tenant's admin reaches the tenant's bookings
+and replays, never another tenant's."""
 
 from __future__ import annotations
 
@@ -323,14 +323,19 @@ def test_the_replay_api_follows_its_rule_for_every_pair(
                 for thread in world.threads():
                     author = world.owner_of_thread(thread)
                     answer = await client.get(f"/api/threads/{thread}/replay", headers=headers)
-                    world.count("replay api")
+                    exported = await client.get(f"/api/threads/{thread}/export", headers=headers)
+                    world.count("replay api", 2)
                     if may_replay(viewer, author):
                         assert answer.status_code == 200, answer.text
                         assert answer.json()["thread_id"] == thread
                         assert answer.json()["messages"]
+                        assert exported.status_code == 200, exported.text
+                        assert exported.json()["thread_id"] == thread
+                        assert exported.json()["traveller"]["email"] == author.email
                     else:
-                        assert answer.status_code == 403, (viewer.name, author.name)
-                        assert answer.json() == {"detail": "That conversation is not yours."}
+                        for refused in (answer, exported):
+                            assert refused.status_code == 403, (viewer.name, author.name)
+                            assert refused.json() == {"detail": "That conversation is not yours."}
 
     loop.run(run())
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -22,6 +23,7 @@ from schemathesis import GenerationMode
 from schemathesis.python import asgi
 
 from accounts.directory import Account
+from agent.thread_file import read_thread_file
 from db.urls import libpq_url
 from tests.conftest import app_url
 from tests.hostile.conftest import Loop, token_for
@@ -30,6 +32,7 @@ from tests.integration.agent_world import stack, traveller
 pytestmark = [pytest.mark.integration, pytest.mark.hostile]
 
 REPLAY = "/api/threads/{thread_id}/replay"
+EXPORT = "/api/threads/{thread_id}/export"
 POSITIVE_EXAMPLES = 120
 NEGATIVE_EXAMPLES = 60
 HEALTH_EXAMPLES = 5
@@ -215,8 +218,9 @@ GARBAGE_PATHS = [
 ]
 
 
-def test_garbage_ids_and_bad_credentials_get_a_clear_4xx(api: Api) -> None:
-    replay = api.schema[REPLAY]["GET"]
+@pytest.mark.parametrize("route", [REPLAY, EXPORT])
+def test_garbage_ids_and_bad_credentials_get_a_clear_4xx(api: Api, route: str) -> None:
+    replay = api.schema[route]["GET"]
     probes = 0
     for asker, header in api.tokens.items():
         headers = {"Authorization": header} if header else {}
@@ -234,9 +238,21 @@ def test_garbage_ids_and_bad_credentials_get_a_clear_4xx(api: Api) -> None:
             assert response.status_code in _expected(api, asker, thread), (asker, whose)
             if response.status_code == 200:
                 assert response.json()["thread_id"] == thread
+                if route == EXPORT:  # a file to download, whose owner's password stays home
+                    disposition = f'attachment; filename="thread-{thread}.json"'
+                    assert response.headers["content-disposition"] == [disposition]
+                    exported = read_thread_file(response.content)
+                    assert exported.traveller.email == f"{whose}@example.com"
+                    assert "hashed_password" not in response.text
             else:
                 assert set(response.json()) == {"detail"}
                 assert thread not in response.text
+    unknown = replay.Case(
+        path_parameters={"thread_id": str(uuid.uuid4())},
+        headers={"Authorization": str(api.tokens["dora"])},
+    ).call()
+    probes += 1
+    assert unknown.status_code == 404, unknown.text
     # The session cookie of the chat is a credential too, and a forged one is refused alike.
     for asker in ("ada", "forged"):
         header = api.tokens[asker]
