@@ -71,7 +71,7 @@ class ReplayDocument(BaseModel):
 
 
 REFUSALS: dict[int | str, dict[str, Any]] = {
-    401: {"model": Problem, "description": "Not signed in, or the session is invalid."},
+    401: {"model": Problem, "description": "Not signed in, or the session is invalid or ended."},
     403: {"model": Problem, "description": "The conversation is someone else's."},
     404: {"model": Problem, "description": "No such conversation."},
 }
