@@ -31,7 +31,7 @@ from web.chat_rendering import (
     show,
 )
 from web.chat_settings import settings_panel, valid_settings
-from web.chat_user import chat_user
+from web.chat_user import new_session_user
 from web.data_layer import TravelDataLayer
 
 
@@ -56,8 +56,9 @@ def _traveller() -> Account:
 async def password_login(username: str, password: str) -> cl.User | None:
     if storable(username) != username:  # a NUL or a lone surrogate: no such account, and no query
         return None
-    traveller = await authenticate(runtime.services().sessions, username, password)
-    return chat_user(traveller) if traveller else None
+    sessions = runtime.services().sessions
+    traveller = await authenticate(sessions, username, password)
+    return await new_session_user(sessions, traveller) if traveller else None
 
 
 async def oauth_login(
@@ -86,7 +87,7 @@ async def oauth_login(
         services.sessions, cipher_from(services.settings), identity,
         default_tenant=services.settings.default_tenant_slug,
     )  # fmt: skip
-    return chat_user(traveller) if traveller else None
+    return await new_session_user(services.sessions, traveller) if traveller else None
 
 
 # OAuth sign-in exists when an OAUTH_* provider is configured (GitHub, Google, generic OIDC).

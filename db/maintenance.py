@@ -1,5 +1,6 @@
 """The database's upkeep (design sections 5.2-5.5): partitions ahead and out of DEFAULT,
-retention, cache TTL, the daily-metrics view, checkpoint retention, GDPR purge.
+retention, cache TTL, the daily-metrics view, checkpoint retention, GDPR purge, sign-in
+sessions past their expiry.
 
 Runs as the schema owner on a direct connection (not through PgBouncer): it takes a
 session-level advisory lock so that two runs never do the work twice, and VACUUM cannot run
@@ -80,6 +81,7 @@ def run_maintenance(
             _daily_metrics(db, report)
             _checkpoints(db, report)
             _purge_forgotten_users(db, report)
+            _purge_expired_sessions(db, report)
         finally:
             db.execute("SELECT pg_advisory_unlock(%s)", (MAINTENANCE_LOCK_KEY,))
     return report
@@ -270,3 +272,16 @@ def _purge_forgotten_users(db: psycopg.Connection[tuple[Any, ...]], report: Repo
         # Seed 5.5, as written.
         db.execute("DELETE FROM users WHERE deleted_at < NOW() - INTERVAL '30 days'")
     report.note(f"delete {due} user(s) forgotten more than 30 days ago")
+
+
+def _purge_expired_sessions(db: psycopg.Connection[tuple[Any, ...]], report: Report) -> None:
+    # A token outlives no session row: past its expiry the token is refused anyway, so the
+    # row (revoked or not) has nothing left to guard.
+    (due,) = db.execute(
+        "SELECT count(*) FROM user_sessions WHERE expires_at < NOW()"
+    ).fetchone() or (0,)
+    if not due:
+        return
+    if not report.dry_run:
+        db.execute("DELETE FROM user_sessions WHERE expires_at < NOW()")
+    report.note(f"delete {due} sign-in session(s) past their expiry")

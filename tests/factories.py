@@ -82,6 +82,17 @@ def oauth_account(owner: Connection, tenant_id: uuid.UUID, user_id: uuid.UUID) -
     return account_id
 
 
+def user_session(owner: Connection, tenant_id: uuid.UUID, user_id: uuid.UUID) -> uuid.UUID:
+    """A live sign-in session of the user (what a session token names)."""
+    session_id = new_id()
+    owner.execute(
+        "INSERT INTO user_sessions (id, tenant_id, user_id, expires_at)"
+        " VALUES (%s, %s, %s, now() + interval '1 day')",
+        (session_id, tenant_id, user_id),
+    )
+    return session_id
+
+
 def flight_booking(owner: Connection, tenant_id: uuid.UUID) -> uuid.UUID:
     flight_id = new_id()
     departure = datetime.now(UTC) + timedelta(days=30)
@@ -162,6 +173,7 @@ def full_tenant_rows(owner: Connection, tenant_id: uuid.UUID) -> dict[str, Any]:
     return {
         "users": user_id,
         "oauth_accounts": oauth_account(owner, tenant_id, user_id),
+        "user_sessions": user_session(owner, tenant_id, user_id),
         "chat_sessions": session_id,
         "chat_messages": chat_message(owner, tenant_id, session_id),
         "analytics_events": analytics_event(owner, tenant_id, user_id, kind="message_sent"),

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from secrets import token_urlsafe
@@ -29,8 +29,9 @@ from agent.thread_export import ThreadNotFound, export_thread
 from tools.errors import BookingNotFound
 from tools.references import normalise
 from web import runtime
-from web.data_layer import VIEWER
-from web.signup import signup_router
+from web.password_page import password_router
+from web.session_guard import SessionGuard, decoded, request_token
+from web.signup import SIGNUP_PATH, signup_router
 
 log = logging.getLogger(__name__)
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -44,12 +45,6 @@ def ensure_auth_secret(settings: Settings) -> None:
     secret, _made = kept_secret(Path(settings.data_dir) / "auth_secret", lambda: token_urlsafe(48))
     os.environ["CHAINLIT_AUTH_SECRET"] = secret
 
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 # The scheme is what the OpenAPI document shows; `signed_in` reads the token itself, so that
 # the session cookie of the chat works too.
@@ -78,32 +73,10 @@ class ReplayDocument(BaseModel):
 
 
 REFUSALS: dict[int | str, dict[str, Any]] = {
-    401: {"model": Problem, "description": "Not signed in, or the session is invalid."},
+    401: {"model": Problem, "description": "Not signed in, or the session is invalid or ended."},
     403: {"model": Problem, "description": "The conversation is someone else's."},
     404: {"model": Problem, "description": "No such conversation."},
 }
-
-
-def _decoded(token: str | None) -> dict[str, Any] | None:
-    """The user a Chainlit session token was signed for, or None if it was not."""
-    from chainlit.auth.jwt import decode_jwt
-
-    if not token:
-        return None
-    try:
-        user = decode_jwt(token)
-    except Exception:  # a forged, expired or malformed token alike: nobody
-        return None
-    return {"identifier": user.identifier, **user.metadata}
-
-
-def _token(authorization: str, cookies: dict[str, str]) -> str | None:
-    from chainlit.auth import get_token_from_cookies
-
-    scheme, _, credentials = authorization.partition(" ")
-    if scheme.lower() == "bearer" and credentials.strip():
-        return credentials.strip()
-    return get_token_from_cookies(cookies)
 
 
 async def signed_in(
@@ -112,33 +85,14 @@ async def signed_in(
 ) -> dict[str, Any]:
     """The signed-in user of a request (Chainlit's session token), else 401."""
     del credentials  # documented for OpenAPI; read below with the cookie fallback
-    token = _token(request.headers.get("Authorization", ""), dict(request.cookies))
+    token = request_token(request.headers.get("Authorization", ""), dict(request.cookies))
     if not token:
         raise HTTPException(status_code=401, detail="Sign in first.")
-    user = _decoded(token)
+    # SessionGuard has refused an ended session already: a token that decodes is live.
+    user = decoded(token)
     if user is None:
         raise HTTPException(status_code=401, detail="Your session is invalid; sign in again.")
     return user
-
-
-class ViewerMiddleware:
-    """Tells the chat's data layer who each web request is signed in as: Chainlit does not
-    check the author of every thread it hands the data layer (feedback), so the layer does."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        request = Request(scope)
-        user = _decoded(_token(request.headers.get("Authorization", ""), dict(request.cookies)))
-        marker = VIEWER.set(user["identifier"] if user else "")
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            VIEWER.reset(marker)
 
 
 async def _replayable(thread_id: uuid.UUID, user: dict[str, Any]) -> Account:
@@ -174,7 +128,10 @@ def create_app() -> FastAPI:
             await services.aclose()
 
     app = FastAPI(title="Global Travel Hub", lifespan=lifespan)
-    app.add_middleware(ViewerMiddleware)
+    app.add_middleware(
+        SessionGuard, chat_path=CHAT_PATH,
+        open_paths=("/healthz", SIGNUP_PATH, "/docs", "/openapi.json"),
+    )  # fmt: skip
 
     @app.get("/", include_in_schema=False)
     async def home() -> RedirectResponse:
@@ -280,6 +237,8 @@ def create_app() -> FastAPI:
         app.include_router(
             signup_router(chat_path=CHAT_PATH, tenant_slug=settings.default_tenant_slug)
         )
+
+    app.include_router(password_router(chat_path=CHAT_PATH))
 
     os.chdir(PROJECT_ROOT)  # Chainlit reads .chainlit/ and chainlit.md from here
     from chainlit.utils import mount_chainlit

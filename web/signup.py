@@ -78,7 +78,7 @@ def signup_router(*, chat_path: str, tenant_slug: str) -> APIRouter:
             log.error("sign-up: %s", error)
             return page(request, values=values, problems={"form": NO_TENANT}, status=503)
         response = RedirectResponse(f"{chat_path}/", status_code=303)
-        sign_in(request, response, traveller)
+        await sign_in(runtime.services().sessions, request, response, traveller)
         response.delete_cookie(CSRF_COOKIE, path=SIGNUP_PATH)
         return response
 

@@ -6,7 +6,7 @@ from db.models.analytics import AnalyticsEvent
 from db.models.booking import Booking, BookingItem, FlightBooking, HotelBooking
 from db.models.cache import FlightSearchCache, HotelSearchCache
 from db.models.chat import ChatMessage, ChatSession
-from db.models.identity import OAuthAccount, User, UserCreate, UserPublic
+from db.models.identity import OAuthAccount, User, UserCreate, UserPublic, UserSession
 from db.models.tenant import Tenant
 
 metadata = SQLModel.metadata
@@ -22,6 +22,7 @@ TENANT_SCOPED_TABLES = (
     "flight_bookings",
     "hotel_bookings",
     "analytics_events",
+    "user_sessions",
 )
 PARTITIONED_TABLES = ("chat_messages", "analytics_events")
 
@@ -42,5 +43,6 @@ __all__ = [
     "User",
     "UserCreate",
     "UserPublic",
+    "UserSession",
     "metadata",
 ]

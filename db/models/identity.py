@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 
 from pydantic import EmailStr
-from sqlalchemy import Index, UniqueConstraint, text
+from sqlalchemy import DateTime, ForeignKeyConstraint, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from db.models.columns import (
@@ -99,3 +99,27 @@ class OAuthAccount(SQLModel, table=True):
     scope: str | None = Field(default=None, max_length=1024)
     created_at: datetime | None = created_at_field()
     updated_at: datetime | None = updated_at_field()
+
+
+class UserSession(SQLModel, table=True):
+    """One sign-in: its id travels in the session token, which is honoured only while the
+    row is neither revoked (signed out, password changed) nor expired."""
+
+    __tablename__ = "user_sessions"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["tenant_id", "user_id"],
+            ["users.tenant_id", "users.id"],
+            name="fk_user_sessions_user",
+            ondelete="CASCADE",
+        ),
+        Index("ix_user_sessions_user_live", "user_id", postgresql_where=text("revoked_at IS NULL")),
+        Index("ix_user_sessions_expires_at", "expires_at"),
+    )
+
+    id: uuid.UUID = id_field()
+    tenant_id: uuid.UUID = tenant_field()
+    user_id: uuid.UUID = Field(nullable=False)
+    created_at: datetime | None = created_at_field()
+    expires_at: datetime = Field(nullable=False, sa_type=DateTime(timezone=True))
+    revoked_at: datetime | None = timestamp_field()

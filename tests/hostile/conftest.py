@@ -10,11 +10,15 @@ import uuid
 from collections.abc import Awaitable, Iterator
 from typing import TypeVar
 
+import psycopg
 import pytest
 from fastapi import FastAPI
 
 from accounts.directory import Account
+from db.ids import new_id
+from db.urls import libpq_url
 from tests.conftest import create_database, drop_database
+from web.chat_user import chat_user
 
 T = TypeVar("T")
 AUTH_SECRET = "hostile-tests-only-" + "s3cr3t" * 8
@@ -38,14 +42,19 @@ def web_app(auth_secret: str) -> FastAPI:
     return create_app()
 
 
-def token_for(traveller: Account) -> str:
-    """A Chainlit session token for `traveller`, shaped as the app's login makes it."""
+def token_for(traveller: Account, database: str) -> str:
+    """A Chainlit session token for `traveller`, shaped as the app's login makes it, with a
+    live sign-in session in `database` (the owner's URL) behind it."""
     from chainlit.auth.jwt import create_jwt
-    from chainlit.user import User
 
-    role = "admin" if traveller.is_admin else "user"
-    metadata = {"tenant_id": str(traveller.tenant_id), "user_id": str(traveller.user_id)}
-    return create_jwt(User(identifier=traveller.email, metadata={**metadata, "role": role}))
+    session_id = new_id()
+    with psycopg.connect(libpq_url(database), autocommit=True) as owner:
+        owner.execute(
+            "INSERT INTO user_sessions (id, tenant_id, user_id, expires_at)"
+            " VALUES (%s, %s, %s, now() + interval '1 hour')",
+            (session_id, traveller.tenant_id, traveller.user_id),
+        )
+    return create_jwt(chat_user(traveller, session_id=session_id))
 
 
 @pytest.fixture(scope="session")

@@ -259,7 +259,7 @@ def test_chainlit_http_api_serves_each_person_only_their_own_threads(
     world = untouched
 
     async def probe(client: httpx.AsyncClient, viewer: Person) -> None:
-        client.headers["Authorization"] = f"Bearer {token_for(viewer.traveller)}"
+        client.headers["Authorization"] = f"Bearer {token_for(viewer.traveller, world.database)}"
         for person in world.people:
             listed = await client.post(
                 "/chat/project/threads",
@@ -319,7 +319,7 @@ def test_the_replay_api_follows_its_rule_for_every_pair(
         transport = httpx.ASGITransport(app=web_app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
             for viewer in world.people:
-                headers = {"Authorization": f"Bearer {token_for(viewer.traveller)}"}
+                headers = {"Authorization": f"Bearer {token_for(viewer.traveller, world.database)}"}
                 for thread in world.threads():
                     author = world.owner_of_thread(thread)
                     answer = await client.get(f"/api/threads/{thread}/replay", headers=headers)
@@ -459,7 +459,7 @@ def test_an_address_reused_after_a_soft_delete_inherits_no_conversation(
         newcomer = await account_by_email(
             world.services.sessions, TENANTS[2], leaver.email, create=False
         )
-        headers = {"Authorization": f"Bearer {token_for(newcomer)}"}
+        headers = {"Authorization": f"Bearer {token_for(newcomer, world.database)}"}
         transport = httpx.ASGITransport(app=web_app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
             for thread in leaver.threads:

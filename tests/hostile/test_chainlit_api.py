@@ -125,7 +125,7 @@ def test_any_text_in_any_field_never_breaks_the_api(
             async with httpx.AsyncClient(
                 transport=transport,
                 base_url="http://testserver",
-                headers={"Authorization": f"Bearer {token_for(chat.ada)}"},
+                headers={"Authorization": f"Bearer {token_for(chat.ada, chat.database)}"},
             ) as client:
                 await requests(client, text)
 
@@ -139,7 +139,7 @@ def test_any_text_in_any_field_never_breaks_the_api(
         async with httpx.AsyncClient(
             transport=transport,
             base_url="http://testserver",
-            headers={"Authorization": f"Bearer {token_for(chat.ada)}"},
+            headers={"Authorization": f"Bearer {token_for(chat.ada, chat.database)}"},
         ) as client:
             await client.put(
                 "/chat/project/thread",
@@ -176,7 +176,7 @@ def test_the_sidebar_search_takes_wildcards_literally(
         async with httpx.AsyncClient(
             transport=transport,
             base_url="http://testserver",
-            headers={"Authorization": f"Bearer {token_for(chat.ada)}"},
+            headers={"Authorization": f"Bearer {token_for(chat.ada, chat.database)}"},
         ) as client:
             await client.put(
                 "/chat/project/thread", json={"threadId": chat.thread, "name": "Rome 100%"}

@@ -132,6 +132,12 @@ def _cases(people: dict[str, Any]) -> list[tuple[list[str], str]]:
         (["users", "create", "--email", "b\x00@example.com", "--password", "long enough"], ""),
         (["users", "create", "--email", "ada@example.com", "--password", "long enough"],
          "already"),
+        (["users", "set-password", "--email", "a\x00@example.com", "--password", "long enough"],
+         "No account"),
+        (["users", "set-password", "--email", "x\udcff@example.com", "--password",
+          "long enough"], "No account"),
+        (["users", "set-password", "--email", "ada@example.com", "--password", "short"],
+         "at least 8"),
     ]  # fmt: skip
     return cases
 

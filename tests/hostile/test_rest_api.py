@@ -60,19 +60,19 @@ def _unsigned(payload: dict[str, Any]) -> str:
     return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(payload)}."
 
 
-def _tokens(people: dict[str, Account], secret: str) -> dict[str, str | None]:
+def _tokens(people: dict[str, Account], secret: str, database: str) -> dict[str, str | None]:
     ada = people["ada"]
     claims: dict[str, Any] = {
         "identifier": ada.email,
         "metadata": {"tenant_id": str(ada.tenant_id), "user_id": str(ada.user_id)},
         "exp": int((datetime.now(UTC) + timedelta(hours=1)).timestamp()),
     }
-    genuine = token_for(ada)
+    genuine = token_for(ada, database)
     header, _payload, signature = genuine.split(".")
     as_admin = {**claims, "metadata": {**claims["metadata"], "role": "admin"}}
     tampered = f"{header}.{_unsigned(as_admin).split('.')[1]}.{signature}"
     return {
-        **{name: f"Bearer {token_for(person)}" for name, person in people.items()},
+        **{name: f"Bearer {token_for(person, database)}" for name, person in people.items()},
         "nobody": None,
         "empty": "Bearer ",
         "basic": "Basic YWRhOnNlY3JldA==",
@@ -83,7 +83,19 @@ def _tokens(people: dict[str, Account], secret: str) -> dict[str, str | None]:
         "expired": "Bearer "
         + jwt.encode({**claims, "exp": datetime.now(UTC) - timedelta(minutes=1)}, secret),
         "no identifier": "Bearer " + jwt.encode({"metadata": {}, "exp": 4102444800}, secret),
+        # Genuine signatures, but their sign-in session is over, or was never kept.
+        "signed out": f"Bearer {_signed_out(ada, database)}",
+        "sessionless": "Bearer "
+        + jwt.encode({**claims, "metadata": {**claims["metadata"], "role": "user"}}, secret),
     }
+
+
+def _signed_out(traveller: Account, database: str) -> str:
+    token = token_for(traveller, database)
+    with psycopg.connect(libpq_url(database), autocommit=True) as owner:
+        session = jwt.decode(token, options={"verify_signature": False})["metadata"]["session_id"]
+        owner.execute("UPDATE user_sessions SET revoked_at = now() WHERE id = %s", (session,))
+    return token
 
 
 @pytest.fixture(scope="module")
@@ -134,7 +146,7 @@ def api(module_database: str, web_app: FastAPI, auth_secret: str, loop: Loop) ->
             yield Api(
                 schema,
                 threads,
-                _tokens(people, auth_secret),
+                _tokens(people, auth_secret, module_database),
                 {"ada": {"ada"}, "bob": {"bob"}, "dora": {"ada", "bob"}, "carol": set()},
             )
         finally:

@@ -1,0 +1,23 @@
+"""A sign-in is a row: signing out or changing a password ends it on the server.
+
+Revision ID: 0021_user_sessions
+Revises: 0020_superseded_messages
+Create Date: 2026-12-14
+"""
+
+from __future__ import annotations
+
+from migrations.sql import run_sql_file
+
+revision: str = "0021_user_sessions"
+down_revision: str | None = "0020_superseded_messages"
+branch_labels: str | None = None
+depends_on: str | None = None
+
+
+def upgrade() -> None:
+    run_sql_file(__file__, "up")
+
+
+def downgrade() -> None:
+    run_sql_file(__file__, "down")

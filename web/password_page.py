@@ -1,0 +1,111 @@
+"""The change-password page of the signed-in traveller: the new password kept, every other
+sign-in of theirs ended (open chat sockets of this process closed), and back to the chat."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request, Response
+from fastapi.responses import RedirectResponse
+from fastapi.templating import Jinja2Templates
+
+from accounts.directory import Account, find_account
+from accounts.password_change import PasswordChange, PasswordChangeRefused, change_password
+from accounts.passwords import MAX_LENGTH, MIN_LENGTH
+from web import runtime
+from web.session_guard import (
+    TokenSession,
+    decoded,
+    disconnect_sockets,
+    request_token,
+    token_session,
+)
+
+PASSWORD_PATH = "/account/password"
+CSRF_COOKIE = "travelhub_password_csrf"
+FORM_EXPIRED = "This form had expired: please send it again."
+log = logging.getLogger(__name__)
+templates = Jinja2Templates(directory=Path(__file__).resolve().parent / "templates")
+
+
+async def _signed_in(request: Request) -> tuple[Account, TokenSession] | None:
+    """The traveller the request's session is for (SessionGuard has checked it is live)."""
+    claims = decoded(request_token(request.headers.get("Authorization", ""), request.cookies))
+    session = token_session(claims) if claims else None
+    if session is None or session.session_id is None:
+        return None
+    traveller = await find_account(runtime.services().sessions, session.identifier)
+    if traveller is None or traveller.user_id != session.user_id:
+        return None
+    return traveller, session
+
+
+def password_router(*, chat_path: str) -> APIRouter:
+    """GET shows the form, POST changes the password and goes back to the chat."""
+    router = APIRouter(include_in_schema=False)
+
+    def sign_in_first() -> Response:
+        return RedirectResponse(f"{chat_path}/login", status_code=303)
+
+    def page(
+        request: Request, traveller: Account, *, problems: dict[str, str], status: int
+    ) -> Response:
+        # Double-submit token: a cross-site form cannot read the cookie to copy it.
+        token = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(32)
+        response = templates.TemplateResponse(
+            request,
+            "password.html",
+            {"chat": chat_path, "path": PASSWORD_PATH, "csrf_token": token,
+             "email": traveller.email, "problems": problems, "min_length": MIN_LENGTH,
+             "max_length": MAX_LENGTH},
+            status_code=status,
+        )  # fmt: skip
+        response.set_cookie(
+            CSRF_COOKIE, token, path=PASSWORD_PATH, httponly=True, samesite="strict",
+            secure=request.url.scheme == "https",
+        )  # fmt: skip
+        return response
+
+    @router.get(PASSWORD_PATH)
+    async def password_form(request: Request) -> Response:
+        signed_in = await _signed_in(request)
+        if signed_in is None:
+            return sign_in_first()
+        return page(request, signed_in[0], problems={}, status=200)
+
+    @router.post(PASSWORD_PATH)
+    async def password_change(
+        request: Request,
+        current: Annotated[str, Form()] = "",
+        new: Annotated[str, Form()] = "",
+        repeated: Annotated[str, Form()] = "",
+        csrf_token: Annotated[str, Form()] = "",
+    ) -> Response:
+        signed_in = await _signed_in(request)
+        if signed_in is None:
+            return sign_in_first()
+        traveller, session = signed_in
+        expected = request.cookies.get(CSRF_COOKIE, "")
+        if not expected or not secrets.compare_digest(expected.encode(), csrf_token.encode()):
+            return page(request, traveller, problems={"form": FORM_EXPIRED}, status=403)
+        assert session.session_id is not None  # _signed_in returns sessions with an id
+        form = PasswordChange(current, new, repeated)
+        try:
+            ended = await change_password(
+                runtime.services().sessions, traveller, form, keep=session.session_id
+            )
+        except PasswordChangeRefused as refused:
+            return page(request, traveller, problems=refused.problems, status=422)
+        closed = await disconnect_sockets(ended)
+        log.info("password page: %d sessions ended, %d sockets closed", len(ended), closed)
+        response: Response = RedirectResponse(f"{chat_path}/", status_code=303)
+        response.delete_cookie(CSRF_COOKIE, path=PASSWORD_PATH)
+        return response
+
+    return router
+
+
+__all__ = ["PASSWORD_PATH", "password_router"]
