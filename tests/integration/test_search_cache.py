@@ -83,12 +83,15 @@ class World:
 
     def __init__(self, runtime_database: str, redis: Redis | None, *, delay: float = 0.0) -> None:
         self.engine = create_app_engine(runtime_database, pool_size=5, max_overflow=60)
+        self.locks = create_app_engine(runtime_database, pool_size=4, pool_timeout=0.25)
         self.sessions = tenant_sessionmaker(self.engine)
         self.flights = CountingFlights(delay)
         self.hotels = CountingHotels()
         self.cache = SearchCache(
             sessions=self.sessions,
             redis=redis,
+            locks=self.locks,
+            lease=timedelta(seconds=30),
             db_ttl=timedelta(minutes=10),
             redis_prefix=f"test:{uuid.uuid4().hex}",
             redis_retry_after=0.2,
@@ -112,6 +115,7 @@ class World:
         await self.chat_log.aclose()
         await self.pool.close()
         await self.engine.dispose()
+        await self.locks.dispose()
 
 
 @pytest.fixture
