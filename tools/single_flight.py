@@ -77,11 +77,11 @@ class RedisFlight(Generic[T]):
                     break
             except RedisError as error:
                 raise LockUnavailable(str(error)) from error
+            await asyncio.sleep(poll)
+            poll = min(poll * 2, LAST_POLL_SECONDS)
             found = await peek()
             if found is not None:
                 return found
-            await asyncio.sleep(poll)
-            poll = min(poll * 2, LAST_POLL_SECONDS)
         try:
             async with self._kept(lock):
                 found = await ready()
