@@ -193,28 +193,6 @@ async def test_fifty_identical_searches_call_the_provider_once(
     assert tiers.count("provider") == 50  # they all waited for the one call
 
 
-async def test_two_processes_share_one_provider_call(
-    runtime_database: str, searcher: Searcher
-) -> None:
-    # Two independent stacks (engines, pools, in-process state), no Redis: only the
-    # database's advisory lock stands between them and a double provider call.
-    first, second = (
-        World(runtime_database, None, delay=0.3),
-        World(runtime_database, None, delay=0.3),
-    )
-    await first.open()
-    await second.open()
-    try:
-        tiers = await asyncio.gather(
-            *(_flights(world, searcher) for world in (first, second) for _ in range(10))
-        )
-    finally:
-        await first.close()
-        await second.close()
-    assert first.flights.calls + second.flights.calls == 1
-    assert sorted(set(tiers)) == ["db", "provider"]
-
-
 async def test_redis_stopping_and_coming_back(
     runtime_database: str, searcher: Searcher, caplog: pytest.LogCaptureFixture
 ) -> None:
