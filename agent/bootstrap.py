@@ -54,6 +54,7 @@ from tools.providers.offline_hotels import OfflineHotels
 from tools.providers.offline_orders import OfflineOrders
 from tools.providers.offline_stock import PostgresSeatStock, SeatStock
 from tools.search import SearchService, local_today
+from tools.single_flight import lease_for
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +83,12 @@ def resolve_database(settings: Settings) -> DatabaseUrls:
 
 HIT_FLUSH_SECONDS = 5.0
 REDIS_CONNECTIONS = 64
+SEARCH_LOCK_CONNECTIONS = 4
+"""The search cache's own pool for advisory locks when Redis is down: a slow provider parks a
+connection here, never in the app's pool."""
+SEARCH_LOCK_WAIT_SECONDS = 0.25
+"""How long a search waits for one of those before it runs without the cross-process lock:
+the pool bounds the connections parked on locks, not how many distinct searches run at once."""
 
 
 @dataclass
@@ -92,6 +99,8 @@ class Services:
     urls: DatabaseUrls
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
+    search_locks: AsyncEngine
+    """The search cache's few connections for advisory locks (tools/single_flight.py)."""
     checkpoint_pool: AsyncConnectionPool[Any]
     redis: Redis | None
     http: httpx.AsyncClient
@@ -166,6 +175,7 @@ class Services:
             await self.seats.aclose()
             await self.checkpoint_pool.close()
             await self.engine.dispose()
+            await self.search_locks.dispose()
             if self.redis is not None:
                 await self.redis.aclose()
 
@@ -255,6 +265,9 @@ async def build_services(settings: Settings, urls: DatabaseUrls | None = None) -
     use_locale(settings.locale)  # how every reply and table of this process writes money
     urls = urls or resolve_database(settings)
     engine = create_app_engine(urls.runtime, pool_size=settings.db_pool_max_size)
+    search_locks = create_app_engine(
+        urls.runtime, pool_size=SEARCH_LOCK_CONNECTIONS, pool_timeout=SEARCH_LOCK_WAIT_SECONDS
+    )
     pool = create_checkpoint_pool(
         urls.runtime, min_size=settings.db_pool_min_size, max_size=settings.db_pool_max_size
     )
@@ -292,6 +305,8 @@ async def build_services(settings: Settings, urls: DatabaseUrls | None = None) -
     cache = SearchCache(
         sessions=sessions,
         redis=redis,
+        locks=search_locks,
+        lease=lease_for(settings.provider_budget_seconds),
         db_ttl=timedelta(seconds=settings.search_cache_ttl_seconds),
     )
     # Chat messages and analytics share the checkpointer's pool: one more connection at most.
@@ -339,6 +354,7 @@ async def build_services(settings: Settings, urls: DatabaseUrls | None = None) -
         urls=urls,
         engine=engine,
         sessions=sessions,
+        search_locks=search_locks,
         checkpoint_pool=pool,
         redis=redis,
         http=http,

@@ -13,6 +13,8 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from agent.bootstrap import SEARCH_LOCK_CONNECTIONS, SEARCH_LOCK_WAIT_SECONDS
+from agent.settings import Settings
 from bench.common import scratch_database, summary, write_results
 from db.engine import create_app_engine
 from db.unit_of_work import resolve_tenant, tenant_sessionmaker
@@ -23,8 +25,10 @@ from tools.providers.offline_flights import OfflineFlights
 from tools.providers.offline_hotels import OfflineHotels
 from tools.queries import FlightFilters, FlightQuery, HotelQuery
 from tools.search import Searcher, SearchService
+from tools.single_flight import lease_for
 
 PROVIDER_SECONDS = 0.3
+LEASE = lease_for(Settings.model_fields["provider_budget_seconds"].default)
 NOW = datetime.now(UTC)
 
 
@@ -71,6 +75,9 @@ async def run(searches: int, stampede: int) -> dict[str, Any]:
     redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
     with scratch_database() as (_owner, runtime):
         engine = create_app_engine(runtime, pool_size=10)
+        locks = create_app_engine(
+            runtime, pool_size=SEARCH_LOCK_CONNECTIONS, pool_timeout=SEARCH_LOCK_WAIT_SECONDS
+        )
         sessions = tenant_sessionmaker(engine)
         client = Redis.from_url(redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
         redis: Redis | None = client
@@ -84,6 +91,8 @@ async def run(searches: int, stampede: int) -> dict[str, Any]:
         cache = SearchCache(
             sessions=sessions,
             redis=redis,
+            locks=locks,
+            lease=LEASE,
             db_ttl=timedelta(minutes=10),
             redis_prefix=f"bench:{uuid.uuid4().hex}",
         )
@@ -103,7 +112,10 @@ async def run(searches: int, stampede: int) -> dict[str, Any]:
         # The database tier alone: a fresh cache object with no Redis in front.
         db_only = SearchService(
             flights=flights, hotels=Hotels(), gazetteer=gazetteer(),
-            cache=SearchCache(sessions=sessions, redis=None, db_ttl=timedelta(minutes=10)),
+            cache=SearchCache(
+                sessions=sessions, redis=None, locks=locks, lease=LEASE,
+                db_ttl=timedelta(minutes=10),
+            ),
             today=lambda _zone: date.today(), analytics=None,
         )  # fmt: skip
         for number in range(searches):
@@ -116,6 +128,7 @@ async def run(searches: int, stampede: int) -> dict[str, Any]:
         if redis is not None:
             await redis.aclose()
         await engine.dispose()
+        await locks.dispose()
     figures = {tier: summary(samples) for tier, samples in tiers.items() if samples}
     provider_p50 = figures["provider"]["p50_ms"]
     for tier, figure in figures.items():

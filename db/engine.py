@@ -38,13 +38,17 @@ so the next attempt reconnects: the person can be told to try again in a moment.
 _CONNECT: dict[str, Any] = {**PGBOUNCER_SAFE, "connect_timeout": CONNECT_TIMEOUT_SECONDS}
 
 
-def create_app_engine(url: str, *, pool_size: int, max_overflow: int = 0) -> AsyncEngine:
-    """The application's async engine (psycopg 3), as the runtime role."""
+def create_app_engine(
+    url: str, *, pool_size: int, max_overflow: int = 0, pool_timeout: float = 30.0
+) -> AsyncEngine:
+    """The application's async engine (psycopg 3), as the runtime role. `pool_timeout`:
+    seconds to wait for a free connection before `sqlalchemy.exc.TimeoutError`."""
     return create_async_engine(
         sqlalchemy_url(url),
         connect_args=_CONNECT,
         pool_size=pool_size,
         max_overflow=max_overflow,
+        pool_timeout=pool_timeout,
         pool_pre_ping=True,
     )
 

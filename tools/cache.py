@@ -4,7 +4,6 @@ in front of the provider, with one provider call per key however many ask at onc
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import logging
 import time
@@ -16,10 +15,11 @@ from typing import Any, Literal
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tools.cache_key import SearchKind, canonical_json
+from tools.single_flight import LockUnavailable, PostgresFlight, RedisFlight
 
 log = logging.getLogger(__name__)
 
@@ -67,13 +67,18 @@ class HitCounter:
 
 
 class SearchCache:
-    """Redis -> database -> provider, single-flight across tasks and processes."""
+    """Redis -> database -> provider, single-flight across tasks and processes.
+
+    `locks`: the small engine whose connections hold the advisory locks when Redis is not
+    there (never the app's pool); `lease`: how long a Redis lock outlives a dead holder."""
 
     def __init__(
         self,
         *,
         sessions: async_sessionmaker[AsyncSession],
         redis: Redis | None,
+        locks: AsyncEngine,
+        lease: timedelta,
         db_ttl: timedelta,
         redis_ttl: timedelta = timedelta(minutes=5),
         redis_prefix: str = REDIS_PREFIX,
@@ -87,6 +92,12 @@ class SearchCache:
         self._retry_after = redis_retry_after
         self._inflight: dict[str, asyncio.Future[Cached]] = {}
         self._redis_down_until = 0.0
+        self._redis_flight: RedisFlight[Cached] | None = (
+            None
+            if redis is None
+            else RedisFlight(redis, prefix=f"{redis_prefix}:lock", lease=lease)
+        )
+        self._db_flight: PostgresFlight[Cached] = PostgresFlight(locks)
         self.hits = HitCounter()
 
     async def get_or_fetch(
@@ -127,24 +138,57 @@ class SearchCache:
         params: dict[str, Any],
         fetch: Callable[[], Awaitable[list[dict[str, Any]]]],
     ) -> Cached:
-        results = await self._db_get(kind, key)
-        if results is not None:
+        found = await self._from_db(kind, key)
+        if found is not None:
+            return found
+
+        async def from_redis() -> Cached | None:
+            results = await self._redis_get(kind, key)
+            if results is None:
+                return None
             self.hits.add(kind, key)
-            await self._redis_set(kind, key, results)
-            return Cached("db", results)
-        async with self._sessions() as session:
-            # Across processes: one lock per key for the length of the provider call. Whoever
-            # waited finds the winner's row when the lock is theirs.
-            await (await session.connection()).execute(
-                text("SELECT pg_advisory_xact_lock(:lock)"), {"lock": _lock_id(kind, key)}
-            )
-            row = await self._db_select(session, kind, key)
-            if row is not None:
-                await session.commit()
-                self.hits.add(kind, key)
-                await self._redis_set(kind, key, row)
-                return Cached("db", row)
+            return Cached("redis", results)
+
+        async def from_provider() -> Cached:
             results = await fetch()
+            await self._db_put(kind, key, provider, params, results)
+            await self._redis_set(kind, key, results)
+            return Cached("provider", results)
+
+        # Across processes: one provider call per key. No connection of the app's pool is
+        # held while the provider answers; whoever waited finds the winner's results.
+        name = f"{kind}:{key}"
+        if self._redis_flight is not None and self._redis_usable() is not None:
+            try:
+                return await self._redis_flight.run(
+                    name,
+                    peek=from_redis,
+                    ready=lambda: self._from_db(kind, key),
+                    work=from_provider,
+                )
+            except LockUnavailable as error:
+                self._redis_failed(error)
+        return await self._db_flight.run(
+            name, ready=lambda: self._from_db(kind, key), work=from_provider
+        )
+
+    async def _from_db(self, kind: SearchKind, key: str) -> Cached | None:
+        results = await self._db_get(kind, key)
+        if results is None:
+            return None
+        self.hits.add(kind, key)
+        await self._redis_set(kind, key, results)  # promoted to the hot tier
+        return Cached("db", results)
+
+    async def _db_put(
+        self,
+        kind: SearchKind,
+        key: str,
+        provider: str,
+        params: dict[str, Any],
+        results: list[dict[str, Any]],
+    ) -> None:
+        async with self._sessions() as session:
             await (await session.connection()).execute(
                 text(
                     f"INSERT INTO {TABLES[kind]}"
@@ -165,26 +209,18 @@ class SearchCache:
                 },
             )
             await session.commit()
-        await self._redis_set(kind, key, results)
-        return Cached("provider", results)
 
     async def _db_get(self, kind: SearchKind, key: str) -> list[dict[str, Any]] | None:
         async with self._sessions() as session:
-            return await self._db_select(session, kind, key)
-
-    @staticmethod
-    async def _db_select(
-        session: AsyncSession, kind: SearchKind, key: str
-    ) -> list[dict[str, Any]] | None:
-        row = (
-            await (await session.connection()).execute(
-                text(
-                    f"SELECT results FROM {TABLES[kind]}"
-                    " WHERE search_hash = :key AND expires_at > now()"
-                ),
-                {"key": key},
-            )
-        ).first()
+            row = (
+                await (await session.connection()).execute(
+                    text(
+                        f"SELECT results FROM {TABLES[kind]}"
+                        " WHERE search_hash = :key AND expires_at > now()"
+                    ),
+                    {"key": key},
+                )
+            ).first()
         return None if row is None else list(row[0])
 
     def _redis_usable(self) -> Redis | None:
@@ -192,7 +228,7 @@ class SearchCache:
             return None
         return self._redis
 
-    def _redis_failed(self, error: RedisError) -> None:
+    def _redis_failed(self, error: RedisError | LockUnavailable) -> None:
         if self._redis_down_until == 0.0:
             log.warning("Redis unavailable, serving searches from the database: %s", error)
         self._redis_down_until = time.monotonic() + self._retry_after
@@ -224,9 +260,3 @@ class SearchCache:
             self._redis_failed(error)
         else:
             self._redis_recovered()
-
-
-def _lock_id(kind: SearchKind, key: str) -> int:
-    """A signed 64-bit advisory-lock id for a cache key."""
-    digest = hashlib.sha256(f"search-cache:{kind}:{key}".encode()).digest()
-    return int.from_bytes(digest[:8], "big", signed=True)
