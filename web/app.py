@@ -27,7 +27,9 @@ from agent.settings import Settings
 from tools.errors import BookingNotFound
 from tools.references import normalise
 from web import runtime
+from web.client_address import keep_client_address
 from web.data_layer import VIEWER
+from web.sign_in_refusal import SignInRefusalMiddleware
 from web.signup import signup_router
 
 log = logging.getLogger(__name__)
@@ -156,6 +158,8 @@ def create_app() -> FastAPI:
 
     app = FastAPI(title="Global Travel Hub", lifespan=lifespan)
     app.add_middleware(ViewerMiddleware)
+    app.add_middleware(SignInRefusalMiddleware, path=f"{CHAT_PATH}/login")
+    keep_client_address(app, trusted_proxies=settings.trusted_proxies)
 
     @app.get("/", include_in_schema=False)
     async def home() -> RedirectResponse:
