@@ -9,6 +9,7 @@ import chainlit as cl
 from chainlit.data import get_data_layer
 from chainlit.oauth_providers import get_configured_oauth_providers
 
+from accounts.attempt_limits import SignInLimited
 from accounts.directory import (
     Account,
     OAuthIdentity,
@@ -32,7 +33,9 @@ from web.chat_rendering import (
 )
 from web.chat_settings import settings_panel, valid_settings
 from web.chat_user import new_session_user
+from web.client_address import client_address
 from web.data_layer import TravelDataLayer
+from web.sign_in_refusal import refuse
 
 
 @cl.data_layer
@@ -54,11 +57,19 @@ def _traveller() -> Account:
 
 @cl.password_auth_callback
 async def password_login(username: str, password: str) -> cl.User | None:
-    if storable(username) != username:  # a NUL or a lone surrogate: no such account, and no query
+    services = runtime.services()
+
+    async def check() -> Account | None:
+        if storable(username) != username:  # a NUL or a lone surrogate: no such account
+            return None
+        return await authenticate(services.sessions, username, password)
+
+    try:
+        traveller = await services.sign_in_limits.attempt(username, client_address(), check)
+    except SignInLimited as limited:
+        refuse(limited)  # answered 429 with its sentence, where Chainlit would say 401
         return None
-    sessions = runtime.services().sessions
-    traveller = await authenticate(sessions, username, password)
-    return await new_session_user(sessions, traveller) if traveller else None
+    return await new_session_user(services.sessions, traveller) if traveller else None
 
 
 async def oauth_login(

@@ -18,6 +18,7 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from accounts.attempt_limits import REDIS_PREFIX, AttemptLimits, AttemptRule, RedisWindows
 from accounts.token_cipher import InvalidTokenKeys, TokenCipher
 from agent.conversation.admission import Admission
 from agent.conversation.chat_sessions import ChatSessions
@@ -115,6 +116,7 @@ class Services:
     seats: PostgresSeatStock
     conversations: Conversations
     chat_sessions: ChatSessions
+    sign_in_limits: AttemptLimits
     _background: list[asyncio.Task[None]] = field(default_factory=list)
 
     def start_background(self) -> None:
@@ -197,6 +199,32 @@ def cipher_from(settings: Settings) -> TokenCipher:
         return TokenCipher([key])
     except InvalidTokenKeys:
         raise SettingsError(f"{path} holds no Fernet key: delete it to make a new one.") from None
+
+
+def sign_in_limits_from(
+    settings: Settings,
+    *,
+    sessions: async_sessionmaker[AsyncSession],
+    redis: Redis | None,
+    events: ChatLog | None,
+    redis_prefix: str = REDIS_PREFIX,
+) -> AttemptLimits:
+    """The attempt limits the settings describe, counted in Redis when there is one."""
+    # Keyed with the secret that signs sessions: every process of a deployment shares it.
+    secret = settings.auth_secret.get_secret_value() if settings.auth_secret else "development"
+    windows = None if redis is None else RedisWindows(redis, prefix=redis_prefix)
+    return AttemptLimits(
+        AttemptRule(
+            per_account=settings.sign_in_account_limit,
+            per_address=settings.sign_in_address_limit,
+            window_seconds=settings.sign_in_window_seconds,
+        ),
+        sessions=sessions,
+        secret=secret,
+        redis=windows,
+        events=events,
+        default_tenant=settings.default_tenant_slug,
+    )
 
 
 def utc_now() -> datetime:
@@ -341,6 +369,7 @@ async def build_services(settings: Settings, urls: DatabaseUrls | None = None) -
     # tables were made by the migrations, so no setup() here.
     checkpointer = PooledPostgresSaver(pool, remembered_threads=settings.remembered_threads)
     chat_sessions = ChatSessions(sessions)
+    sign_in_limits = sign_in_limits_from(settings, sessions=sessions, redis=redis, events=chat_log)
     model = build_model(settings)
     conversations = Conversations(
         graph=build_graph(model).compile(checkpointer=checkpointer),
@@ -369,4 +398,5 @@ async def build_services(settings: Settings, urls: DatabaseUrls | None = None) -
         seats=seats,
         conversations=conversations,
         chat_sessions=chat_sessions,
+        sign_in_limits=sign_in_limits,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ipaddress import ip_network
 from pathlib import Path
 from typing import Literal
 
@@ -61,6 +62,24 @@ class Settings(BaseSettings):
     signup: bool = Field(default=True, validation_alias="TRAVELHUB_SIGNUP")
     """Whether newcomers may create their own account at /signup (off: only operators make
     accounts, with `travelhub users create`)."""
+
+    sign_in_account_limit: int = Field(
+        default=10, ge=0, validation_alias="TRAVELHUB_SIGN_IN_ACCOUNT_LIMIT"
+    )
+    """Failed password sign-ins to one account within the window, after which every attempt
+    at it is refused (429) until the oldest leaves the window (0: no limit)."""
+    sign_in_address_limit: int = Field(
+        default=100, ge=0, validation_alias="TRAVELHUB_SIGN_IN_ADDRESS_LIMIT"
+    )
+    """Failed password sign-ins from one client address within the window (offices share an
+    address, so it is higher than the account's; 0: no limit)."""
+    sign_in_window_seconds: int = Field(
+        default=900, ge=1, le=86_400, validation_alias="TRAVELHUB_SIGN_IN_WINDOW"
+    )
+    """The sliding window the failures are counted in, in seconds (at most a day)."""
+    trusted_proxies: str = Field(default="", validation_alias="TRAVELHUB_TRUSTED_PROXIES")
+    """Comma-separated addresses or networks of the reverse proxies whose X-Forwarded-For is
+    believed; empty: none, the client address is the socket's peer."""
 
     host: str = Field(default="127.0.0.1", validation_alias="TRAVELHUB_HOST")
     port: int = Field(default=8000, ge=1, le=65535, validation_alias="TRAVELHUB_PORT")
@@ -162,6 +181,18 @@ class Settings(BaseSettings):
             return locale_named(name)
         except UnknownLocale as unknown:
             raise SettingsError(f"TRAVELHUB_LOCALE: {unknown}") from None
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_networks(cls, value: str) -> str:
+        for part in filter(None, (item.strip() for item in value.split(","))):
+            try:
+                ip_network(part, strict=False)
+            except ValueError:
+                raise SettingsError(
+                    f"TRAVELHUB_TRUSTED_PROXIES: {part!r} is not an address or network."
+                ) from None
+        return value
 
     @model_validator(mode="after")
     def _provider_credentials(self) -> Settings:

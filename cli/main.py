@@ -132,6 +132,9 @@ def serve(
         host=bind_host,
         port=bind_port,
         log_level="warning",
+        # X-Forwarded-For is believed only from TRAVELHUB_TRUSTED_PROXIES (web/app.py), never
+        # by uvicorn's default of trusting whatever 127.0.0.1 says.
+        proxy_headers=False,
     )
 
 

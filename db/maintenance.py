@@ -1,6 +1,6 @@
 """The database's upkeep (design sections 5.2-5.5): partitions ahead and out of DEFAULT,
 retention, cache TTL, the daily-metrics view, checkpoint retention, GDPR purge, sign-in
-sessions past their expiry.
+sessions past their expiry, failed sign-ins past the longest attempt window.
 
 Runs as the schema owner on a direct connection (not through PgBouncer): it takes a
 session-level advisory lock so that two runs never do the work twice, and VACUUM cannot run
@@ -25,6 +25,8 @@ MAINTENANCE_LOCK_KEY = 0x7472_6176_6D6E
 MONTHS_AHEAD = 3
 ARCHIVE_PREFIX = "archive_"
 CACHE_TABLES = ("flight_search_cache", "hotel_search_cache")
+# The longest sign-in attempt window (TRAVELHUB_SIGN_IN_WINDOW): older failures count for nothing.
+SIGN_IN_FAILURES_KEPT = "1 day"
 CHECKPOINT_TABLES = ("checkpoint_writes", "checkpoint_blobs", "checkpoints")
 # Threads whose sessions were deleted (softly or for good) keep no checkpoints.
 DEAD_THREADS = """
@@ -78,6 +80,7 @@ def run_maintenance(
                 _retention(db, parent, today(), retention_months, report)
             _drop_old_archives(db, archive_grace_days, report)
             _cache(db, report)
+            _sign_in_failures(db, report)
             _daily_metrics(db, report)
             _checkpoints(db, report)
             _purge_forgotten_users(db, report)
@@ -238,6 +241,21 @@ def _cache(db: psycopg.Connection[tuple[Any, ...]], report: Report) -> None:
         ).rowcount
         db.execute(sql.SQL("VACUUM ANALYZE {}").format(sql.Identifier(table)))
         report.note(f"delete {deleted} expired rows of {table}, then VACUUM ANALYZE")
+
+
+def _sign_in_failures(db: psycopg.Connection[tuple[Any, ...]], report: Report) -> None:
+    if report.dry_run:
+        (count,) = db.execute(
+            "SELECT count(*) FROM sign_in_failures WHERE failed_at < now() - %s::interval",
+            (SIGN_IN_FAILURES_KEPT,),
+        ).fetchone() or (0,)
+        report.note(f"delete {count} failed sign-ins older than {SIGN_IN_FAILURES_KEPT}")
+        return
+    deleted = db.execute(
+        "DELETE FROM sign_in_failures WHERE failed_at < now() - %s::interval",
+        (SIGN_IN_FAILURES_KEPT,),
+    ).rowcount
+    report.note(f"delete {deleted} failed sign-ins older than {SIGN_IN_FAILURES_KEPT}")
 
 
 def _daily_metrics(db: psycopg.Connection[tuple[Any, ...]], report: Report) -> None:

@@ -10,12 +10,16 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from fastapi import FastAPI
 from psycopg import sql
 
 from db import migrate
 from db.embedded import start_embedded_postgres
 from db.urls import libpq_url, parse, runtime_url, with_database
 
+AUTH_SECRET = "tests-only-" + "s3cr3t" * 8
+"""Signs the Chainlit session tokens of the tests that use the web app (never a real
+deployment's secret)."""
 APP_DB_PASSWORD = os.environ.get("TRAVELHUB_APP_DB_PASSWORD")
 PGBOUNCER = os.environ.get("TRAVELHUB_TEST_PGBOUNCER")
 """host:port of a PgBouncer in transaction mode: when set, every connection the application
@@ -111,3 +115,21 @@ def app_connection(runtime_database: str) -> Iterator[psycopg.Connection[tuple[o
     """A connection as the runtime role (transactions left to the test)."""
     with psycopg.connect(libpq_url(runtime_database)) as connection:
         yield connection
+
+
+@pytest.fixture(scope="session")
+def auth_secret() -> Iterator[str]:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CHAINLIT_AUTH_SECRET", AUTH_SECRET)
+        yield AUTH_SECRET
+
+
+@pytest.fixture(scope="session")
+def web_app(auth_secret: str) -> FastAPI:
+    """The real web app, Chainlit mounted: made once per test run, because Chainlit's own app
+    is a process-wide object that takes no more middleware once it has served a request. Its
+    lifespan does not run: a test installs its services (`installed_services`)."""
+    del auth_secret
+    from web.app import create_app
+
+    return create_app()

@@ -29,8 +29,10 @@ from agent.thread_export import ThreadNotFound, export_thread
 from tools.errors import BookingNotFound
 from tools.references import normalise
 from web import runtime
+from web.client_address import keep_client_address
 from web.password_page import password_router
 from web.session_guard import SessionGuard, decoded, request_token
+from web.sign_in_refusal import SignInRefusalMiddleware
 from web.signup import SIGNUP_PATH, signup_router
 
 log = logging.getLogger(__name__)
@@ -132,6 +134,8 @@ def create_app() -> FastAPI:
         SessionGuard, chat_path=CHAT_PATH,
         open_paths=("/healthz", SIGNUP_PATH, "/docs", "/openapi.json"),
     )  # fmt: skip
+    app.add_middleware(SignInRefusalMiddleware, path=f"{CHAT_PATH}/login")
+    keep_client_address(app, trusted_proxies=settings.trusted_proxies)
 
     @app.get("/", include_in_schema=False)
     async def home() -> RedirectResponse:

@@ -7,6 +7,7 @@ from db.models.booking import Booking, BookingItem, FlightBooking, HotelBooking
 from db.models.cache import FlightSearchCache, HotelSearchCache
 from db.models.chat import ChatMessage, ChatSession
 from db.models.identity import OAuthAccount, User, UserCreate, UserPublic, UserSession
+from db.models.sign_in import SignInFailure
 from db.models.tenant import Tenant
 
 metadata = SQLModel.metadata
@@ -39,6 +40,7 @@ __all__ = [
     "HotelBooking",
     "HotelSearchCache",
     "OAuthAccount",
+    "SignInFailure",
     "Tenant",
     "User",
     "UserCreate",

@@ -66,6 +66,7 @@ class Board(StrEnum):
 class EventType(StrEnum):
     USER_SIGNED_UP = "user_signed_up"
     USER_LOGGED_IN = "user_logged_in"
+    SIGN_IN_LIMITED = "sign_in_limited"
     CONSENT_CHANGED = "consent_changed"
     SESSION_STARTED = "session_started"
     MESSAGE_SENT = "message_sent"

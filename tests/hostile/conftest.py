@@ -1,5 +1,5 @@
-"""What the hostile-input tests share: the web app, session tokens, a database per module and
-an event loop that outlives one call (the services' pools are bound to it)."""
+"""What the hostile-input tests share: session tokens, a database per module and an event loop
+that outlives one call (the services' pools are bound to it); the web app is tests/conftest.py's."""
 
 from __future__ import annotations
 
@@ -21,25 +21,6 @@ from tests.conftest import create_database, drop_database
 from web.chat_user import chat_user
 
 T = TypeVar("T")
-AUTH_SECRET = "hostile-tests-only-" + "s3cr3t" * 8
-"""Signs the Chainlit session tokens of these tests (never a real deployment's secret)."""
-
-
-@pytest.fixture(scope="session")
-def auth_secret() -> Iterator[str]:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("CHAINLIT_AUTH_SECRET", AUTH_SECRET)
-        yield AUTH_SECRET
-
-
-@pytest.fixture(scope="session")
-def web_app(auth_secret: str) -> FastAPI:
-    """The real web app, Chainlit mounted: made once, because Chainlit's own app is a
-    process-wide object that takes no more middleware once it has served a request."""
-    del auth_secret
-    from web.app import create_app
-
-    return create_app()
 
 
 def token_for(traveller: Account, database: str) -> str:

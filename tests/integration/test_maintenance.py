@@ -146,3 +146,14 @@ def test_two_concurrent_runs_do_the_work_once(database: str, owner: Any) -> None
         run.join()
     made = [line for r in reports for line in r.done if "chat_messages_y2032m02" in line]
     assert made == ["create chat_messages_y2032m02 (rows moved out of DEFAULT)"]
+
+
+def test_failed_sign_ins_past_the_longest_window_are_deleted(database: str, owner: Any) -> None:
+    owner.execute(
+        "INSERT INTO sign_in_failures (key_hash, failed_at) VALUES"
+        " (%s, now() - interval '25 hours'), (%s, now() - interval '1 hour')",
+        ("a" * 64, "b" * 64),
+    )
+    report = maintain(database)
+    assert "delete 1 failed sign-ins older than 1 day" in report.done
+    assert owner.execute("SELECT key_hash FROM sign_in_failures").fetchall() == [("b" * 64,)]
