@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import uuid
 from pathlib import Path
 from typing import Annotated
 
@@ -12,10 +13,17 @@ from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import RedirectResponse
 from fastapi.templating import Jinja2Templates
 
+from accounts.attempt_limits import SignInLimited
 from accounts.directory import Account, find_account
-from accounts.password_change import PasswordChange, PasswordChangeRefused, change_password
+from accounts.password_change import (
+    WRONG_CURRENT,
+    PasswordChange,
+    PasswordChangeRefused,
+    change_password,
+)
 from accounts.passwords import MAX_LENGTH, MIN_LENGTH
 from web import runtime
+from web.client_address import client_address
 from web.session_guard import (
     TokenSession,
     decoded,
@@ -93,12 +101,28 @@ def password_router(*, chat_path: str) -> APIRouter:
             return page(request, traveller, problems={"form": FORM_EXPIRED}, status=403)
         assert session.session_id is not None  # _signed_in returns sessions with an id
         form = PasswordChange(current, new, repeated)
+        services, keep = runtime.services(), session.session_id
+        wrong: list[PasswordChangeRefused] = []
+
+        async def change() -> list[uuid.UUID] | None:
+            try:
+                return await change_password(services.sessions, traveller, form, keep=keep)
+            except PasswordChangeRefused as refused:
+                if refused.problems.get("current") != WRONG_CURRENT:
+                    raise
+                wrong.append(refused)
+                return None  # a wrong current password is a failed sign-in: counted
+
         try:
-            ended = await change_password(
-                runtime.services().sessions, traveller, form, keep=session.session_id
-            )
+            ended = await services.sign_in_limits.attempt(traveller.email, client_address(), change)
+        except SignInLimited as limited:
+            refusal = page(request, traveller, problems={"form": limited.sentence}, status=429)
+            refusal.headers["Retry-After"] = str(limited.retry_after)
+            return refusal
         except PasswordChangeRefused as refused:
             return page(request, traveller, problems=refused.problems, status=422)
+        if ended is None:
+            return page(request, traveller, problems=wrong[0].problems, status=422)
         closed = await disconnect_sockets(ended)
         log.info("password page: %d sessions ended, %d sockets closed", len(ended), closed)
         response: Response = RedirectResponse(f"{chat_path}/", status_code=303)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -18,7 +19,7 @@ import pytest
 from fastapi import FastAPI
 from redis.asyncio import Redis
 
-from accounts.directory import create_account
+from accounts.directory import authenticate, create_account
 from agent.bootstrap import Services, sign_in_limits_from
 from db.urls import libpq_url
 from tests.integration.agent_world import stack
@@ -208,3 +209,37 @@ async def test_forwarded_for_is_not_believed_without_a_trusted_proxy(desk: Desk)
             for number in range(4)
         ]
     assert [answer.status_code for answer in answers] == [401, 401, 401, 429]
+
+
+@pytest.mark.parametrize("limits", [{"TRAVELHUB_SIGN_IN_ACCOUNT_LIMIT": 2}])
+async def test_wrong_current_passwords_on_the_password_page_count_as_failed_sign_ins(
+    desk: Desk,
+) -> None:
+    """A stolen session cannot guess its way to the password: the page shares the windows."""
+    email = await desk.traveller()
+    async with desk.client("192.0.2.40") as client:
+        signed_in = await sign_in(client, email, PASSWORD)
+        token = signed_in.cookies["access_token"]
+
+        async def change(current: str) -> httpx.Response:
+            cookie = {"Cookie": f"access_token={token}"}
+            form = await client.get("/account/password", headers=cookie)
+            csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+            assert csrf is not None
+            return await client.post(
+                "/account/password",
+                data={"current": current, "new": "a new passphrase",
+                      "repeated": "a new passphrase", "csrf_token": csrf[1]},
+                headers={"Cookie": f"access_token={token}; travelhub_password_csrf={csrf[1]}"},
+            )  # fmt: skip
+
+        assert (await change(WRONG)).status_code == 422
+        assert (await change(WRONG)).status_code == 422
+        refused = await change(PASSWORD)
+        assert refused.status_code == 429
+        assert "Too many sign-in attempts: please wait 15 minutes" in refused.text
+        assert int(refused.headers["Retry-After"]) > 0
+        assert (await sign_in(client, email, PASSWORD)).status_code == 429
+    # Nothing changed: the old password is still the one (checked past the limits).
+    assert await authenticate(desk.services.sessions, email, PASSWORD) is not None
+    assert await authenticate(desk.services.sessions, email, "a new passphrase") is None
