@@ -39,6 +39,9 @@ from db.engine import create_app_engine, create_checkpoint_pool
 from db.maintenance import run_maintenance
 from db.unit_of_work import tenant_sessionmaker
 from db.urls import runtime_url
+from ops import metrics
+from ops.figures import refresh_forever
+from ops.live import unwatch, watch_pools
 from tools.booking import BookingService
 from tools.cache import SearchCache
 from tools.cancellation import CancellationService
@@ -126,6 +129,23 @@ class Services:
             self._background.append(asyncio.create_task(self._reconcile_forever()))
         if self.settings.maintenance_interval_seconds > 0:
             self._background.append(asyncio.create_task(self._maintain_forever()))
+        if self.settings.metrics:
+            self._watch_for_metrics()
+
+    def _watch_for_metrics(self) -> None:
+        watch_pools(
+            engines={"app": self.engine, "search_locks": self.search_locks},
+            pools={"checkpoint": self.checkpoint_pool},
+        )
+        if self.settings.metrics_interval_seconds > 0:
+            analytics = self.settings.analytics_database_url
+            refresher = refresh_forever(
+                self.settings.metrics_interval_seconds,
+                owner_url=self.urls.owner,
+                analytics_url=analytics.get_secret_value() if analytics else None,
+                redis=self.redis,
+            )
+            self._background.append(asyncio.create_task(refresher))
 
     async def _maintain_forever(self) -> None:
         # The advisory lock makes the instances of a cluster take turns, not repeat the work.
@@ -169,6 +189,8 @@ class Services:
         for task in self._background:
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
+        if self.settings.metrics:
+            unwatch()
         try:
             await self.chat_log.aclose()
             await self.cache.hits.flush(self.sessions)
@@ -291,6 +313,7 @@ def build_providers(
 async def build_services(settings: Settings, urls: DatabaseUrls | None = None) -> Services:
     """Connect to PostgreSQL (as the runtime role) and, when configured, Redis."""
     use_locale(settings.locale)  # how every reply and table of this process writes money
+    metrics.enable(settings.metrics)
     urls = urls or resolve_database(settings)
     engine = create_app_engine(urls.runtime, pool_size=settings.db_pool_max_size)
     search_locks = create_app_engine(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any, Literal
 
 from langchain_core.language_models import BaseChatModel
@@ -13,6 +14,7 @@ from langgraph.runtime import Runtime
 
 from agent.prompts import SYSTEM_PROMPT
 from agent.state import State
+from ops import metrics
 from tools.agent_tools import TOOLS
 from tools.desk import TravelContext
 
@@ -39,7 +41,13 @@ def build_graph(model: BaseChatModel) -> StateGraph[State, TravelContext, Any, A
                 travellers=context.default_travellers,
             )
         )
-        reply = await bound.ainvoke([system, *state["messages"]])
+        started = time.perf_counter()
+        try:
+            reply = await bound.ainvoke([system, *state["messages"]])
+        except Exception:
+            metrics.model_called("error", time.perf_counter() - started)
+            raise
+        metrics.model_called("ok", time.perf_counter() - started, reply.usage_metadata)
         return {"messages": [reply]}
 
     def route(state: State) -> Literal["tools", "__end__"]:

@@ -81,6 +81,18 @@ class Settings(BaseSettings):
     """Comma-separated addresses or networks of the reverse proxies whose X-Forwarded-For is
     believed; empty: none, the client address is the socket's peer."""
 
+    metrics: bool = Field(default=True, validation_alias="TRAVELHUB_METRICS")
+    """Whether this process records Prometheus metrics and serves them at /metrics."""
+    metrics_token: SecretStr | None = Field(
+        default=None, validation_alias="TRAVELHUB_METRICS_TOKEN"
+    )
+    """Bearer token that lets a scraper on another machine read /metrics (unset: only this
+    machine may read it)."""
+    metrics_interval_seconds: float = Field(
+        default=30.0, ge=0, le=3600, validation_alias="TRAVELHUB_METRICS_INTERVAL"
+    )
+    """How often the database figures and Redis's health are read for /metrics; 0: never."""
+
     host: str = Field(default="127.0.0.1", validation_alias="TRAVELHUB_HOST")
     port: int = Field(default=8000, ge=1, le=65535, validation_alias="TRAVELHUB_PORT")
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from db.typed_arrays import (
     TypedArray,
     UuidArray,
 )
+from ops import metrics
 
 log = logging.getLogger(__name__)
 
@@ -275,8 +277,10 @@ class ChatLog:
         for table, rows in beside.items():
             params.update(table.arrays(rows))
         async with self.pool.connection() as connection:
+            started = time.perf_counter()
             # One statement, its own transaction (the pool is in autocommit), every tenant's.
             await connection.execute(write_statement(tuple(beside)), params)
+            metrics.chat_log_committed(len(batch), time.perf_counter() - started)
         self.transactions += 1
 
 

@@ -83,6 +83,10 @@ def collect(owner_url: str, *, analytics_url: str | None = None) -> list[Figure]
                 "warning > 30 s, critical > 5 min",
             )
         )
+        (dead,) = db.execute(
+            "SELECT coalesce(sum(n_dead_tup), 0) FROM pg_stat_user_tables"
+        ).fetchone() or (0,)
+        figures.append(Figure("dead_tuples", int(dead), "info", "autovacuum reclaims them"))
         sizes = db.execute(
             "SELECT tablename, pg_total_relation_size(schemaname||'.'||tablename) FROM pg_tables"
             " WHERE schemaname = 'public' ORDER BY 2 DESC LIMIT 10"

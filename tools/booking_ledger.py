@@ -24,6 +24,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from db.models import AnalyticsEvent, Booking, BookingItem, FlightBooking, HotelBooking
 from db.models.enums import BookingStatus, ItemType
 from db.unit_of_work import UnitOfWork
+from ops import metrics
 from tools.booking_status import EVENT_OF, UNSETTLED, check_transition
 from tools.errors import BookingError
 from tools.orders import PlacedOrder
@@ -216,6 +217,7 @@ class BookingLedger:
             _event(uow.session, booking, target, **extra)
             await uow.session.flush()
             await uow.commit()
+        metrics.booking_settled(target.value)
         return booking
 
     async def flag(self, booking: Booking, reason: str, *, answer: str) -> None:

@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from db.models import AnalyticsEvent, BookingItem, FlightBooking, HotelBooking
 from db.models.enums import BookingStatus
 from db.unit_of_work import UnitOfWork
+from ops import metrics
 from tools.booking import Customer
 from tools.booking_status import EVENT_OF, check_transition
 from tools.errors import CannotCancel
@@ -114,6 +115,7 @@ class CancellationService:
             await session.flush()
             summary = summarise(booking, await items_of(session, booking.id))
             await uow.commit()
+        metrics.booking_settled(BookingStatus.CANCELLED.value)
         return Cancellation(summary, refund, False, explanation)
 
     @staticmethod

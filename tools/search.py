@@ -14,6 +14,7 @@ from typing import Any, Literal, Protocol
 from db.analytics import event_row
 from db.chat_log import EventRow
 from db.models.enums import EventType
+from ops import metrics
 from tools.cache import SearchCache, Tier
 from tools.cache_key import cache_key
 from tools.errors import InvalidSearch
@@ -189,6 +190,7 @@ class SearchService:
         count: int,
         query: dict[str, Any],
     ) -> None:
+        metrics.searched(kind, tier, latency_ms / 1000)
         if self._analytics is None:
             return
         properties = {

@@ -31,6 +31,7 @@ from tools.references import normalise
 from web import runtime
 from web.client_address import keep_client_address
 from web.password_page import password_router
+from web.scrape import METRICS_PATH, metrics_router
 from web.session_guard import SessionGuard, decoded, request_token
 from web.sign_in_refusal import SignInRefusalMiddleware
 from web.signup import SIGNUP_PATH, signup_router
@@ -132,7 +133,7 @@ def create_app() -> FastAPI:
     app = FastAPI(title="Global Travel Hub", lifespan=lifespan)
     app.add_middleware(
         SessionGuard, chat_path=CHAT_PATH,
-        open_paths=("/healthz", SIGNUP_PATH, "/docs", "/openapi.json"),
+        open_paths=("/healthz", SIGNUP_PATH, "/docs", "/openapi.json", METRICS_PATH),
     )  # fmt: skip
     app.add_middleware(SignInRefusalMiddleware, path=f"{CHAT_PATH}/login")
     keep_client_address(app, trusted_proxies=settings.trusted_proxies)
@@ -243,6 +244,10 @@ def create_app() -> FastAPI:
         )
 
     app.include_router(password_router(chat_path=CHAT_PATH))
+    if settings.metrics:  # its own access rule (web/scrape.py): SessionGuard leaves it open
+        app.include_router(
+            metrics_router(token=settings.metrics_token, trusted_proxies=settings.trusted_proxies)
+        )
 
     os.chdir(PROJECT_ROOT)  # Chainlit reads .chainlit/ and chainlit.md from here
     from chainlit.utils import mount_chainlit

@@ -32,6 +32,23 @@ class ClientAddressMiddleware:
             CLIENT_ADDRESS.reset(marker)
 
 
+class SocketPeerMiddleware:
+    """Keeps the socket's peer in the scope (`SOCKET_PEER`) before a trusted proxy's
+    X-Forwarded-For replaces the client: /metrics must know who actually connected."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            client = scope.get("client")
+            scope[SOCKET_PEER] = client[0] if client else None
+        await self.app(scope, receive, send)
+
+
+SOCKET_PEER = "travelhub.socket_peer"
+
+
 def client_address() -> str | None:
     """The address of the client whose request is being served (None: not known)."""
     return CLIENT_ADDRESS.get()
@@ -44,3 +61,4 @@ def keep_client_address(app: FastAPI, *, trusted_proxies: str) -> None:
     if trusted_proxies.strip():
         # Added last, so it runs first: the client kept is the one the proxy names.
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=trusted_proxies)
+    app.add_middleware(SocketPeerMiddleware)  # outermost: the peer before any rewriting

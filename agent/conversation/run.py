@@ -11,6 +11,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command, Interrupt, StreamMode
 
+from ops import metrics
 from tools.desk import TravelContext
 
 
@@ -79,6 +80,8 @@ async def run_graph(
                         continue
                     for message in _messages_of(update):
                         produced.append(message)
+                        if isinstance(message, ToolMessage):
+                            metrics.tool_answered(message.name or "", message.status)
                         if listener is not None and isinstance(message, AIMessage):
                             for call in message.tool_calls:
                                 await listener.tool_started(call["name"], call["args"])

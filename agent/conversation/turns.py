@@ -30,6 +30,7 @@ from db.engine import CONNECTION_LOST
 from db.ids import new_id
 from db.models.enums import MessageRole
 from db.text import storable
+from ops import metrics
 from tools.agent_tools import recorded_answers
 from tools.desk import ToolRecord, TravelContext, TravelDesk
 
@@ -49,6 +50,8 @@ class TurnResult:
     reply: str
     awaiting_confirmation: bool
     session_id: uuid.UUID | None = None
+    outcome: str = "answered"
+    """How the turn ended, for metrics (ops/metrics.py TURN_OUTCOMES)."""
 
 
 @dataclass(frozen=True)
@@ -135,6 +138,14 @@ class Conversations:
             message, sandbox, recorded, session_context, listener, reply_ui_ids, currency,
             preferences, ui_id,
         )  # fmt: skip
+        started = time.perf_counter()
+        result = await self._admitted_turn(account, thread, request)
+        metrics.turn_finished(result.outcome, time.perf_counter() - started)
+        return result
+
+    async def _admitted_turn(
+        self, account: Account, thread: str, request: TurnRequest
+    ) -> TurnResult:
         try:
             async with self.admission.admitted():
                 return await self._turn(account, thread, request)
@@ -144,10 +155,10 @@ class Conversations:
                 thread,
                 self.admission.deadline_seconds,
             )
-            return TurnResult(thread, TOO_SLOW, False)
+            return TurnResult(thread, TOO_SLOW, False, outcome="deadline")
         except CONNECTION_LOST:
             log.exception("turn on thread %s lost the database", thread)
-            return TurnResult(thread, NO_DATABASE, False)
+            return TurnResult(thread, NO_DATABASE, False, outcome="no_database")
 
     async def _turn(self, account: Account, thread: str, request: TurnRequest) -> TurnResult:
         message = storable(request.message)
@@ -157,6 +168,7 @@ class Conversations:
                 f"That message is too long for me ({len(message)} characters; the limit is"
                 f" {self.max_message_chars}). Could you say it in fewer words?",
                 False,
+                outcome="refused",
             )
         opened = await self.store.open(
             account,
@@ -176,7 +188,7 @@ class Conversations:
                 run = await run_graph(self.graph, graph_input, config, context, request.listener)
         except Exception:
             log.exception("turn failed on thread %s", thread)
-            return TurnResult(thread, SORRY, False, chat.id)
+            return TurnResult(thread, SORRY, False, chat.id, outcome="failed")
         latency = (time.perf_counter() - started) * 1000
         transcript.extend(self._messages_of(run))
         note = await self._kept_bookings_note(thread, left_behind, run, context)
@@ -189,9 +201,10 @@ class Conversations:
             )
         except Exception:
             log.exception("could not record the turn on thread %s", thread)
-            return TurnResult(thread, UNSAVED, False, chat.id)
+            return TurnResult(thread, UNSAVED, False, chat.id, outcome="unsaved")
         if run.question is not None:
-            return TurnResult(thread, _noted(_question_text(run.question), note), True, chat.id)
+            question = _noted(_question_text(run.question), note)
+            return TurnResult(thread, question, True, chat.id, outcome="question")
         return TurnResult(thread, _noted(run.reply(SORRY), note), False, chat.id)
 
     async def _booked_in_replaced_turns(self, thread: str, chat: OpenSession) -> list[str]:

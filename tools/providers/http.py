@@ -24,6 +24,8 @@ from tenacity import (
 )
 from tenacity.stop import stop_base
 
+from ops import metrics
+from ops.live import watch_circuit
 from tools.errors import InvalidSearch, ProviderError, ProviderUnavailable, TravelError
 
 log = logging.getLogger(__name__)
@@ -353,6 +355,7 @@ class ResilientClient:
             cooldown=self._settings.cooldown,
             clock=clock,
         )
+        watch_circuit(provider, self.breaker)
 
     @property
     def provider(self) -> str:
@@ -384,6 +387,7 @@ class ResilientClient:
         its refusal (400/422) is then a RejectedRequest, a ProviderError, in those words.
         """
         if not self.breaker.allow():
+            metrics.provider_failed(self._provider, "circuit_open")
             log.warning(
                 "%s circuit is open; %s %s refused without calling", self._provider, method, path
             )
@@ -395,8 +399,9 @@ class ResilientClient:
         try:
             response = await self._send(request)
             payload = self._read(response, request)
-        except (ProviderUnavailable, UnreadableReply):
+        except (ProviderUnavailable, UnreadableReply) as error:
             self.breaker.record_failure()
+            metrics.provider_failed(self._provider, _error_kind(error))
             raise
         except TravelError:
             self.breaker.record_success()  # it answered, if only to refuse: it is up
@@ -606,3 +611,12 @@ def _seconds_until(raw: str, *, now: datetime, epoch_allowed: bool) -> float | N
     if epoch_allowed and number > 1_000_000_000:  # an epoch timestamp, not a delay
         return max(0.0, number - now.timestamp())
     return number
+
+
+def _error_kind(error: ProviderError) -> str:
+    """The metrics label of a failed provider request."""
+    if isinstance(error, UnreadableReply):
+        return "unreadable"
+    if isinstance(error, OutcomeUnknown):
+        return "outcome_unknown"
+    return "unavailable"

@@ -1,0 +1,1 @@
+"""Operating the product: what it tells its operators (metrics)."""
