@@ -1,5 +1,6 @@
 """Turn overhead: a full agent turn with every write (checkpoints in PostgreSQL, chat_messages,
-analytics) against the same graph on an in-memory checkpointer writing nothing, same run."""
+analytics) against the same graph on an in-memory checkpointer writing nothing, same run; and
+the cost of metrics: the full turn with them on against off (TRAVELHUB_METRICS), same run."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from agent.offline.model import OfflineTravelModel
 from agent.settings import Settings
 from bench.common import scratch_database, summary, write_results
 from db.ids import new_id
+from ops import metrics
 
 SAID = "Flights from London to Lisbon on {day}"
 TURNS_PER_CONVERSATION = 3
@@ -50,14 +52,22 @@ async def run(turns: int) -> dict[str, Any]:
             # take turns conversation by conversation: a machine slowing down or speeding up
             # mid-run weighs on both alike.
             full: list[float] = []
+            unmetered: list[float] = []
             bare: list[float] = []
+            sides = [(True, full), (False, unmetered)]
             while len(full) < turns:
-                thread: str | None = None
-                for _ in range(TURNS_PER_CONVERSATION):
-                    started = time.perf_counter()
-                    result = await services.conversations.turn(traveller, message, thread_id=thread)
-                    full.append((time.perf_counter() - started) * 1000)
-                    thread = result.thread_id
+                sides.reverse()  # each side goes first every other round
+                for recording, samples in sides:
+                    metrics.enable(recording)
+                    thread: str | None = None
+                    for _ in range(TURNS_PER_CONVERSATION):
+                        started = time.perf_counter()
+                        result = await services.conversations.turn(
+                            traveller, message, thread_id=thread
+                        )
+                        samples.append((time.perf_counter() - started) * 1000)
+                        thread = result.thread_id
+                metrics.enable(True)
                 config: Any = {"configurable": {"thread_id": str(new_id())}}
                 for _ in range(TURNS_PER_CONVERSATION):
                     started = time.perf_counter()
@@ -67,18 +77,43 @@ async def run(turns: int) -> dict[str, Any]:
                     bare.append((time.perf_counter() - started) * 1000)
         finally:
             await services.aclose()
-    persisted, baseline = summary(full), summary(bare)
+    cost_us = recording_cost_us()
+    persisted, baseline, quiet = summary(full), summary(bare), summary(unmetered)
     ratio = persisted["p50_ms"] / baseline["p50_ms"]
+    metered = persisted["p50_ms"] / quiet["p50_ms"]
     print(
         f"turn full persistence: p50 {persisted['p50_ms']:.2f} ms p99 {persisted['p99_ms']:.2f} ms;"
         f" in-memory, no writes: p50 {baseline['p50_ms']:.2f} ms p99 {baseline['p99_ms']:.2f} ms;"
         f" ratio {ratio:.2f} (n={turns})"
     )
+    print(
+        f"turn with metrics: p50 {persisted['p50_ms']:.2f} ms; without: p50"
+        f" {quiet['p50_ms']:.2f} ms p99 {quiet['p99_ms']:.2f} ms; ratio {metered:.3f};"
+        f" the metric calls of a turn alone: {cost_us:.1f} us"
+    )
     return {
         "turn_overhead_ratio": round(ratio, 3),
         "turn_full": persisted,
         "turn_in_memory": baseline,
+        "metrics_turn_ratio": round(metered, 3),
+        "turn_without_metrics": quiet,
+        "metrics_recording_us_per_turn": round(cost_us, 2),
     }
+
+
+def recording_cost_us(rounds: int = 20_000) -> float:
+    """Microseconds the metric calls of one search turn take (a turn, two model calls, a tool
+    call, a search, a chat log commit): the cost the turn ratio above hides in its noise."""
+    metrics.enable(True)
+    started = time.perf_counter()
+    for _ in range(rounds):
+        metrics.turn_finished("answered", 0.01)
+        metrics.model_called("ok", 0.001, {"input_tokens": 10, "output_tokens": 5})
+        metrics.model_called("ok", 0.001, {"input_tokens": 10, "output_tokens": 5})
+        metrics.tool_answered("search_flights", "success")
+        metrics.searched("flight", "redis", 0.001)
+        metrics.chat_log_committed(1, 0.002)
+    return (time.perf_counter() - started) / rounds * 1e6
 
 
 def main() -> None:
