@@ -36,11 +36,11 @@ from agent.settings import Settings, SettingsError
 from db.chat_log import ChatLog
 from db.embedded import start_embedded_postgres
 from db.engine import create_app_engine, create_checkpoint_pool
+from db.figures import refresh_forever
 from db.maintenance import run_maintenance
 from db.unit_of_work import tenant_sessionmaker
 from db.urls import runtime_url
 from ops import metrics
-from ops.figures import refresh_forever
 from ops.live import unwatch, watch_pools
 from tools.booking import BookingService
 from tools.cache import SearchCache

@@ -1,5 +1,5 @@
 """Gauges read when Prometheus scrapes: connection pools, provider circuits, and the last
-figures the background refresher (ops/figures.py) read from the database and Redis.
+figures the background refresher (db/figures.py) read from the database and Redis.
 
 Nothing here does I/O at scrape time: the pools and circuits are read in memory, the
 database figures are the refresher's latest."""

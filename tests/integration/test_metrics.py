@@ -14,9 +14,9 @@ from sqlalchemy import text
 
 from agent.bootstrap import Services
 from db.engine import create_app_engine
+from db.figures import read_figures
 from db.models import PARTITIONED_TABLES
 from ops import metrics
-from ops.figures import read_figures
 from ops.live import LIVE, waiters_of
 from tests.integration.agent_world import stack, traveller
 

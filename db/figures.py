@@ -1,5 +1,6 @@
 """The database figures of the design's section 7 (those `travelhub stats` prints) and whether
-Redis answers, read on a timer in the background so a scrape never waits on the database."""
+Redis answers, read on a timer in the background for /metrics (ops/live.py), so a scrape never
+waits on the database."""
 
 from __future__ import annotations
 
