@@ -28,6 +28,7 @@ from tools.errors import BookingNotFound
 from tools.references import normalise
 from web import runtime
 from web.data_layer import VIEWER
+from web.origins import guard_chainlit
 from web.signup import signup_router
 
 log = logging.getLogger(__name__)
@@ -246,4 +247,5 @@ def create_app() -> FastAPI:
     from chainlit.utils import mount_chainlit
 
     mount_chainlit(app=app, target=str(PROJECT_ROOT / "app.py"), path=CHAT_PATH)
+    guard_chainlit(settings.allowed_origins)
     return app
