@@ -63,6 +63,7 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.ingest
 	$(BIN)/python -m bench.datalayer
 	$(BIN)/python -m bench.booking
+	$(BIN)/python -m bench.logins
 
 bench-quick: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.cache --quick
@@ -72,6 +73,7 @@ bench-quick: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.ingest --quick
 	$(BIN)/python -m bench.datalayer --quick
 	$(BIN)/python -m bench.booking --quick
+	$(BIN)/python -m bench.logins --quick
 
 clean:
 	rm -rf $(VENV) .uv .pytest_cache .mypy_cache .ruff_cache

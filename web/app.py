@@ -30,6 +30,7 @@ from tools.errors import BookingNotFound
 from tools.references import normalise
 from web import runtime
 from web.client_address import keep_client_address
+from web.origins import guard_chainlit
 from web.password_page import password_router
 from web.session_guard import SessionGuard, decoded, request_token
 from web.sign_in_refusal import SignInRefusalMiddleware
@@ -248,4 +249,5 @@ def create_app() -> FastAPI:
     from chainlit.utils import mount_chainlit
 
     mount_chainlit(app=app, target=str(PROJECT_ROOT / "app.py"), path=CHAT_PATH)
+    guard_chainlit(settings.allowed_origins)
     return app
