@@ -41,7 +41,8 @@ class Replay:
         return shape
 
 
-def _config(thread_id: str, checkpoint_id: str | None = None) -> RunnableConfig:
+def checkpoint_config(thread_id: str, checkpoint_id: str | None = None) -> RunnableConfig:
+    """The graph config reading `thread_id` (at `checkpoint_id`: that checkpoint)."""
     configurable: dict[str, Any] = {"thread_id": thread_id}
     if checkpoint_id:
         configurable["checkpoint_id"] = checkpoint_id
@@ -71,7 +72,7 @@ async def replay(conversations: Conversations, owner: Account, thread_id: str) -
         for row in rows
     ]
     checkpoints = []
-    async for snapshot in conversations.graph.aget_state_history(_config(thread_id)):
+    async for snapshot in conversations.graph.aget_state_history(checkpoint_config(thread_id)):
         values = snapshot.values or {}
         checkpoints.append(
             {
@@ -104,7 +105,7 @@ async def fork(
 ) -> Replay:
     """Say `message` from `checkpoint_id` in a new sandbox thread: searches are answered from
     what the original thread got, and nothing is ever ordered or cancelled."""
-    snapshot = await conversations.graph.aget_state(_config(thread_id, checkpoint_id))
+    snapshot = await conversations.graph.aget_state(checkpoint_config(thread_id, checkpoint_id))
     if not snapshot.values or snapshot.config["configurable"].get("checkpoint_id") != checkpoint_id:
         raise ReplayError(f"Thread {thread_id} has no checkpoint {checkpoint_id}.")
     history = list(snapshot.values.get("messages", []))
@@ -116,7 +117,7 @@ async def fork(
     sandbox = str(new_id())
     if history:
         await conversations.graph.aupdate_state(
-            _config(sandbox), {"messages": history}, as_node="model"
+            checkpoint_config(sandbox), {"messages": history}, as_node="model"
         )
     result: TurnResult = await conversations.turn(
         owner,
