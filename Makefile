@@ -63,6 +63,7 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.ingest
 	$(BIN)/python -m bench.datalayer
 	$(BIN)/python -m bench.booking
+	$(BIN)/python -m bench.replay_page
 
 bench-quick: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.cache --quick
@@ -72,6 +73,7 @@ bench-quick: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.ingest --quick
 	$(BIN)/python -m bench.datalayer --quick
 	$(BIN)/python -m bench.booking --quick
+	$(BIN)/python -m bench.replay_page --quick
 
 # The replay pages' htmx is committed (web/static/htmx.min.js): nothing runs npm to serve them.
 # This refreshes it from the version pinned in web/static/package-lock.json.
