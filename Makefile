@@ -8,7 +8,7 @@ UV     := .uv/bin/uv
 SYNC   := UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --locked --python $(PYTHON)
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint typecheck pytest bench bench-quick lock clean
+.PHONY: help run test lint typecheck pytest bench bench-quick lock htmx clean
 
 help:
 	@echo "make run   - install from uv.lock into .venv, migrate, serve on http://127.0.0.1:8000"
@@ -64,6 +64,7 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.datalayer
 	$(BIN)/python -m bench.booking
 	$(BIN)/python -m bench.logins
+	$(BIN)/python -m bench.replay_page
 
 bench-quick: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.cache --quick
@@ -74,6 +75,12 @@ bench-quick: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.datalayer --quick
 	$(BIN)/python -m bench.booking --quick
 	$(BIN)/python -m bench.logins --quick
+	$(BIN)/python -m bench.replay_page --quick
+
+# The replay pages' htmx is committed (web/static/htmx.min.js): nothing runs npm to serve them.
+# This refreshes it from the version pinned in web/static/package-lock.json.
+htmx:
+	cd web/static && npm ci --no-audit --no-fund && cp node_modules/htmx.org/dist/htmx.min.js .
 
 clean:
 	rm -rf $(VENV) .uv .pytest_cache .mypy_cache .ruff_cache

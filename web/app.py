@@ -1,5 +1,5 @@
-"""The web app: Chainlit mounted on FastAPI, beside a health check, the replay API and the
-thread file export."""
+"""The web app: Chainlit mounted on FastAPI, beside a health check, the replay API and pages
+(web/replay_pages.py) and the thread file export."""
 
 from __future__ import annotations
 
@@ -238,6 +238,9 @@ def create_app() -> FastAPI:
             headers={"Content-Disposition": f'attachment; filename="trip-{name}.ics"'},
         )
 
+    from web.replay_pages import replay_router  # it reads this module's authorization
+
+    app.include_router(replay_router(chat_path=CHAT_PATH))
     if settings.signup:
         app.include_router(
             signup_router(chat_path=CHAT_PATH, tenant_slug=settings.default_tenant_slug)

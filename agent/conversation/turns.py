@@ -174,8 +174,9 @@ class Conversations:
         try:
             with self.store.checkpointing(thread, chat) as checkpointed:
                 run = await run_graph(self.graph, graph_input, config, context, request.listener)
-        except Exception:
+        except Exception as error:
             log.exception("turn failed on thread %s", thread)
+            await self._note_failure(account, thread, error)
             return TurnResult(thread, SORRY, False, chat.id)
         latency = (time.perf_counter() - started) * 1000
         transcript.extend(self._messages_of(run))
@@ -193,6 +194,16 @@ class Conversations:
         if run.question is not None:
             return TurnResult(thread, _noted(_question_text(run.question), note), True, chat.id)
         return TurnResult(thread, _noted(run.reply(SORRY), note), False, chat.id)
+
+    async def _note_failure(self, account: Account, thread: str, error: Exception) -> None:
+        """Mark the thread failed for replay; a failure to do so is only logged (the
+        traveller's answer does not depend on it)."""
+        try:
+            await self.store.chat_sessions.note_failure(
+                account.tenant_id, uuid.UUID(thread), type(error).__name__
+            )
+        except Exception:
+            log.exception("could not mark thread %s failed", thread)
 
     async def _booked_in_replaced_turns(self, thread: str, chat: OpenSession) -> list[str]:
         """What an edit leaves booked behind it; nothing (logged) if that cannot be read:

@@ -279,6 +279,47 @@ def test_garbage_ids_and_bad_credentials_get_a_clear_4xx(api: Api, route: str) -
     print(f"\nREST: {probes} hostile requests, all 2xx/4xx as expected")
 
 
+REPLAY_PAGES = ["/replay/{}", "/replay/{}/checkpoints/{}", "/replay/{}/fork"]
+
+
+def test_the_replay_pages_refuse_garbage_ids_and_bad_credentials(
+    api: Api, web_app: FastAPI
+) -> None:
+    """Every credential against every replay page, with real, unknown and garbage ids: the
+    owner or their tenant's admin gets the page; anyone else a 401, 403 or 404 that holds
+    nothing of the thread."""
+    from fastapi.testclient import TestClient
+
+    probes = 0
+    with TestClient(web_app) as client:  # the app's lifespan, as schemathesis runs it
+        for asker, header in api.tokens.items():
+            headers = {"Authorization": header} if header else {}
+            listed = client.get("/replay/", headers=headers)
+            probes += 1
+            if asker not in api.allowed:
+                assert listed.status_code == 401, (asker, listed.status_code)
+            for whose, thread in api.threads.items():
+                assert (thread in listed.text) == (whose in api.allowed.get(asker, set()))
+            for garbage in [*GARBAGE_PATHS, *api.threads.values()]:
+                for route in REPLAY_PAGES:
+                    path = route.format(garbage, garbage)
+                    if route.endswith("fork"):
+                        answer = client.post(path, headers=headers, data={"message": "hi"})
+                    else:
+                        answer = client.get(path, headers=headers)
+                    probes += 1
+                    allowed = 200 in _expected(api, asker, garbage)
+                    expected = _expected(api, asker, garbage) | {404, 405}
+                    if route.endswith("fork") and allowed:
+                        expected = {403}  # the real thread, without the form's token
+                    if "checkpoints" in route and allowed:
+                        expected = {404}  # no such checkpoint
+                    assert answer.status_code in expected, (asker, path, answer.status_code)
+                    if not allowed:
+                        assert "@example.com" not in answer.text, (asker, path)
+    print(f"\nreplay pages: {probes} hostile requests, none let in")
+
+
 CALENDAR = "/api/bookings/{reference}/calendar.ics"
 
 
