@@ -34,9 +34,9 @@ async def run(turns: int) -> dict[str, Any]:
         os.environ.setdefault("CHAINLIT_AUTH_SECRET", "bench-only-" + "x" * 40)
         os.environ["DATABASE_URL"] = owner  # create_app reads its settings from the environment
         from chainlit.auth.jwt import create_jwt
-        from chainlit.user import User
 
         from web.app import create_app
+        from web.chat_user import new_session_user
 
         services = await build_services(
             Settings(TRAVELHUB_ENV="test", REDIS_URL=os.environ.get("REDIS_URL")),
@@ -51,8 +51,7 @@ async def run(turns: int) -> dict[str, Any]:
             for turn in range(turns):
                 said = await services.conversations.turn(ada, _said(turn), thread_id=thread)
                 thread = said.thread_id
-            metadata = {"tenant_id": str(ada.tenant_id), "user_id": str(ada.user_id)}
-            token = create_jwt(User(identifier=ada.email, metadata={**metadata, "role": "user"}))
+            token = create_jwt(await new_session_user(services.sessions, ada))
             headers = {"Authorization": f"Bearer {token}"}
             transport = httpx.ASGITransport(app=create_app())
             page_ms: list[float] = []

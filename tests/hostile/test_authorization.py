@@ -351,7 +351,7 @@ def test_the_replay_pages_follow_the_replay_apis_rule_for_every_pair(
         transport = httpx.ASGITransport(app=web_app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
             for viewer in world.people:
-                headers = {"Authorization": f"Bearer {token_for(viewer.traveller)}"}
+                headers = {"Authorization": f"Bearer {token_for(viewer.traveller, world.database)}"}
                 listed = await client.get("/replay/", headers=headers)
                 world.count("replay pages")
                 assert listed.status_code == 200, listed.text
