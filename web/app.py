@@ -29,6 +29,7 @@ from agent.thread_export import ThreadNotFound, export_thread
 from tools.errors import BookingNotFound
 from tools.references import normalise
 from web import runtime
+from web.admin_page import admin_router
 from web.client_address import keep_client_address
 from web.origins import guard_chainlit
 from web.password_page import password_router
@@ -247,6 +248,7 @@ def create_app() -> FastAPI:
         )
 
     app.include_router(password_router(chat_path=CHAT_PATH))
+    app.include_router(admin_router(chat_path=CHAT_PATH))
 
     os.chdir(PROJECT_ROOT)  # Chainlit reads .chainlit/ and chainlit.md from here
     from chainlit.utils import mount_chainlit

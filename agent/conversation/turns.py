@@ -30,6 +30,7 @@ from db.engine import CONNECTION_LOST
 from db.ids import new_id
 from db.models.enums import MessageRole
 from db.text import storable
+from ops.tracing import span
 from tools.agent_tools import recorded_answers
 from tools.desk import ToolRecord, TravelContext, TravelDesk
 
@@ -135,6 +136,14 @@ class Conversations:
             message, sandbox, recorded, session_context, listener, reply_ui_ids, currency,
             preferences, ui_id,
         )  # fmt: skip
+        with span("turn", {"travelhub.thread_id": thread, "travelhub.sandbox": sandbox}) as current:
+            result = await self._admitted_turn(account, thread, request)
+            current.set_attribute("travelhub.turn.outcome", turn_outcome(result))
+            return result
+
+    async def _admitted_turn(
+        self, account: Account, thread: str, request: TurnRequest
+    ) -> TurnResult:
         try:
             async with self.admission.admitted():
                 return await self._turn(account, thread, request)
@@ -290,6 +299,16 @@ def _first_message(
     human = HumanMessage(message, id=str(new_id()))
     said = TurnMessage(f"lc:{human.id}", MessageRole.USER, message, attributes=attributes)
     return [said], {"messages": [human]}
+
+
+_FAILURES = {TOO_SLOW: "too_slow", NO_DATABASE: "no_database", UNSAVED: "unsaved", SORRY: "failed"}
+
+
+def turn_outcome(result: TurnResult) -> str:
+    """How a turn ended, in one word (traces): answered, asked to confirm, or what failed."""
+    if result.awaiting_confirmation:
+        return "awaiting_confirmation"
+    return _FAILURES.get(result.reply, "answered")
 
 
 def _noted(reply: str, note: str | None) -> str:

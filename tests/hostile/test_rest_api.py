@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -318,6 +319,39 @@ def test_the_replay_pages_refuse_garbage_ids_and_bad_credentials(
                     if not allowed:
                         assert "@example.com" not in answer.text, (asker, path)
     print(f"\nreplay pages: {probes} hostile requests, none let in")
+
+
+def test_the_admin_page_shows_a_tenants_figures_to_its_admins_only(
+    api: Api, web_app: FastAPI
+) -> None:
+    """Every credential against /admin: a tenant's admin gets its own tenant's figures, a
+    traveller 403 and one sentence, anyone else the sign-in page (or 401 for an ended session);
+    nobody's address is on it."""
+    from fastapi.testclient import TestClient
+
+    from web.admin_page import NOT_AN_ADMIN
+
+    conversations = {"dora": 2, "carol": 0}  # Ada's and Bob's are the default tenant's
+    with TestClient(web_app) as client:  # the app's lifespan, as schemathesis runs it
+        for asker, header in api.tokens.items():
+            headers = {"Authorization": header} if header else {}
+            answer = client.get("/admin", headers=headers, follow_redirects=False)
+            if asker in conversations:
+                assert answer.status_code == 200, asker
+                found = re.search(r'<script id="charts" type="application/json">(.*?)</script>',
+                                  answer.text, re.S)  # fmt: skip
+                assert found is not None
+                assert json.loads(found.group(1))[0]["data"][1][-1] == conversations[asker]
+            elif asker in api.allowed:
+                assert answer.status_code == 403, asker
+                assert NOT_AN_ADMIN in answer.text
+            else:
+                assert answer.status_code in {303, 401}, (asker, answer.status_code)
+                if answer.status_code == 303:
+                    assert answer.headers["location"] == "/chat/login"
+            if asker not in conversations:
+                assert 'id="charts"' not in answer.text, asker
+            assert "@example.com" not in answer.text, asker
 
 
 CALENDAR = "/api/bookings/{reference}/calendar.ics"

@@ -1,4 +1,5 @@
-"""The rooms import one way: app.py/web and cli -> agent -> tools -> db, accounts beside tools."""
+"""The rooms import one way: app.py/web and cli -> agent -> tools -> db, accounts beside tools;
+ops (traces) below them all."""
 
 from __future__ import annotations
 
@@ -8,15 +9,16 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-OURS = {"app", "web", "cli", "agent", "accounts", "tools", "db", "migrations"}
+OURS = {"app", "web", "cli", "agent", "accounts", "tools", "db", "migrations", "ops"}
 MAY_IMPORT = {
-    "app": {"web", "agent", "accounts", "tools", "db"},
-    "web": {"agent", "accounts", "tools", "db"},
-    "cli": {"web", "agent", "accounts", "tools", "db"},
-    "agent": {"accounts", "tools", "db"},
-    "accounts": {"db"},
-    "tools": {"db"},
-    "db": set(),
+    "app": {"web", "agent", "accounts", "tools", "db", "ops"},
+    "web": {"agent", "accounts", "tools", "db", "ops"},
+    "cli": {"web", "agent", "accounts", "tools", "db", "ops"},
+    "agent": {"accounts", "tools", "db", "ops"},
+    "accounts": {"db", "ops"},
+    "tools": {"db", "ops"},
+    "db": {"ops"},
+    "ops": set(),
     "migrations": {"db"},
 }
 WEB_FRAMEWORKS = {"chainlit", "fastapi", "starlette"}
@@ -61,7 +63,7 @@ def test_only_the_web_face_imports_web_frameworks(room: str) -> None:
     assert not wrong, sorted(wrong)
 
 
-@pytest.mark.parametrize("room", ["agent", "accounts", "tools", "db", "migrations"])
+@pytest.mark.parametrize("room", ["agent", "accounts", "tools", "db", "ops", "migrations"])
 def test_no_lower_room_loads_a_higher_one_by_path(room: str) -> None:
     wrong = [
         str(path.relative_to(ROOT))

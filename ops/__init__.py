@@ -1,0 +1,1 @@
+"""How the running system is observed: traces (and, beside them, metrics)."""
