@@ -8,7 +8,7 @@ UV     := .uv/bin/uv
 SYNC   := UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --locked --python $(PYTHON)
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint typecheck pytest bench bench-quick lock clean
+.PHONY: help run test lint typecheck pytest bench bench-quick lock htmx uplot clean
 
 help:
 	@echo "make run   - install from uv.lock into .venv, migrate, serve on http://127.0.0.1:8000"
@@ -63,6 +63,8 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.ingest
 	$(BIN)/python -m bench.datalayer
 	$(BIN)/python -m bench.booking
+	$(BIN)/python -m bench.logins
+	$(BIN)/python -m bench.replay_page
 
 bench-quick: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.cache --quick
@@ -72,6 +74,20 @@ bench-quick: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.ingest --quick
 	$(BIN)/python -m bench.datalayer --quick
 	$(BIN)/python -m bench.booking --quick
+	$(BIN)/python -m bench.logins --quick
+	$(BIN)/python -m bench.replay_page --quick
+
+# The replay pages' htmx is committed (web/static/htmx.min.js): nothing runs npm to serve them.
+# This refreshes it from the version pinned in web/static/package-lock.json.
+htmx:
+	cd web/static && npm ci --no-audit --no-fund && cp node_modules/htmx.org/dist/htmx.min.js .
+
+# /admin's uPlot is committed too (web/static/admin: the build, its CSS and its MIT licence);
+# this refreshes them from the version pinned in web/static/admin/package-lock.json.
+uplot:
+	cd web/static/admin && npm ci --no-audit --no-fund --ignore-scripts && \
+		cp node_modules/uplot/dist/uPlot.iife.min.js node_modules/uplot/dist/uPlot.min.css . && \
+		cp node_modules/uplot/LICENSE uPlot.LICENSE
 
 clean:
 	rm -rf $(VENV) .uv .pytest_cache .mypy_cache .ruff_cache

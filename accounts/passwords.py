@@ -4,7 +4,9 @@ hashed or checked on the event loop, which serves every chat of the process."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
@@ -16,7 +18,23 @@ _HASHER = PasswordHasher()
 MIN_LENGTH = 8
 MAX_LENGTH = 128  # as db.models.UserCreate: longer only costs hashing time
 WORKER_PREFIX = "argon2"
-_WORKERS = ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix=WORKER_PREFIX)
+NICENESS = 10
+"""How much nicer than the process the hashing threads are (Linux weighs each thread's CPU by
+its nice value): a burst of sign-ins takes the CPU the chats leave, and waits when they need it."""
+
+
+def _yield_to_the_loop() -> None:
+    with contextlib.suppress(OSError, AttributeError):  # no per-thread priority: run as is
+        thread = threading.get_native_id()
+        nice = os.getpriority(os.PRIO_PROCESS, thread)
+        os.setpriority(os.PRIO_PROCESS, thread, min(19, nice + NICENESS))
+
+
+_WORKERS = ThreadPoolExecutor(
+    max_workers=os.cpu_count() or 1,
+    thread_name_prefix=WORKER_PREFIX,
+    initializer=_yield_to_the_loop,
+)
 """Argon2 is CPU work by design: at most one hash per core at a time, beside the event loop."""
 
 

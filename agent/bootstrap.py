@@ -42,6 +42,7 @@ from db.unit_of_work import tenant_sessionmaker
 from db.urls import runtime_url
 from ops import metrics
 from ops.live import unwatch, watch_pools
+from ops.tracing import install_tracing
 from tools.booking import BookingService
 from tools.cache import SearchCache
 from tools.cancellation import CancellationService
@@ -314,6 +315,7 @@ async def build_services(settings: Settings, urls: DatabaseUrls | None = None) -
     """Connect to PostgreSQL (as the runtime role) and, when configured, Redis."""
     use_locale(settings.locale)  # how every reply and table of this process writes money
     metrics.enable(settings.metrics)
+    install_tracing()  # spans exported when OTEL_EXPORTER_OTLP_ENDPOINT is set, else no-ops
     urls = urls or resolve_database(settings)
     engine = create_app_engine(urls.runtime, pool_size=settings.db_pool_max_size)
     search_locks = create_app_engine(

@@ -12,9 +12,11 @@ from langgraph.graph import START, StateGraph
 from langgraph.prebuilt import ToolNode
 from langgraph.runtime import Runtime
 
+from agent.models import model_name
 from agent.prompts import SYSTEM_PROMPT
 from agent.state import State
 from ops import metrics
+from ops.tracing import traced_model_call, traced_tool_call
 from tools.agent_tools import TOOLS
 from tools.desk import TravelContext
 
@@ -30,6 +32,7 @@ def tool_failed(error: Exception) -> str:
 def build_graph(model: BaseChatModel) -> StateGraph[State, TravelContext, Any, Any]:
     """The graph's builder, uncompiled: callers compile it with their own checkpointer."""
     bound = model.bind_tools(TOOLS)
+    name = model_name(model)
 
     async def call_model(state: State, runtime: Runtime[TravelContext]) -> dict[str, Any]:
         context = runtime.context
@@ -43,11 +46,13 @@ def build_graph(model: BaseChatModel) -> StateGraph[State, TravelContext, Any, A
         )
         started = time.perf_counter()
         try:
-            reply = await bound.ainvoke([system, *state["messages"]])
+            reply = await traced_model_call(name, bound.ainvoke([system, *state["messages"]]))
         except Exception:
             metrics.model_called("error", time.perf_counter() - started)
             raise
-        metrics.model_called("ok", time.perf_counter() - started, reply.usage_metadata)
+        metrics.model_called(
+            "ok", time.perf_counter() - started, getattr(reply, "usage_metadata", None)
+        )
         return {"messages": [reply]}
 
     def route(state: State) -> Literal["tools", "__end__"]:
@@ -56,7 +61,10 @@ def build_graph(model: BaseChatModel) -> StateGraph[State, TravelContext, Any, A
 
     builder = StateGraph(State, context_schema=TravelContext)
     builder.add_node("model", call_model)
-    builder.add_node("tools", ToolNode(TOOLS, handle_tool_errors=tool_failed))
+    builder.add_node(
+        "tools",
+        ToolNode(TOOLS, handle_tool_errors=tool_failed, awrap_tool_call=traced_tool_call),
+    )
     builder.add_edge(START, "model")
     builder.add_conditional_edges("model", route)
     builder.add_edge("tools", "model")

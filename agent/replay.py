@@ -3,12 +3,15 @@ and forks that try another message from any checkpoint in a sandbox."""
 
 from __future__ import annotations
 
+import copy
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
+import ormsgpack
 from langchain_core.messages import AIMessage
 from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.postgres.base import BasePostgresSaver
 
 from accounts.directory import Account
 from agent.conversation.chat_sessions import NotYourConversation
@@ -41,11 +44,40 @@ class Replay:
         return shape
 
 
-def _config(thread_id: str, checkpoint_id: str | None = None) -> RunnableConfig:
+def checkpoint_config(thread_id: str, checkpoint_id: str | None = None) -> RunnableConfig:
+    """The graph config reading `thread_id` (at `checkpoint_id`: that checkpoint)."""
     configurable: dict[str, Any] = {"thread_id": thread_id}
     if checkpoint_id:
         configurable["checkpoint_id"] = checkpoint_id
     return {"configurable": configurable}
+
+
+def _count_only(blob_type: str, blob: bytes) -> list[None] | None:
+    """The messages of a msgpack blob as that many Nones: counted without building one
+    message (building them all is what made a long thread's timeline cost seconds)."""
+    if blob_type != "msgpack":
+        return None
+    unpacked = ormsgpack.unpackb(blob, ext_hook=lambda _code, _data: None)
+    return [None] * len(unpacked) if isinstance(unpacked, list) else None
+
+
+def _counting(saver: BasePostgresSaver) -> BasePostgresSaver:
+    """`saver`, reading the messages channel as a count: the timeline needs no more, and
+    each checkpoint holds every message so far."""
+    light = copy.copy(saver)
+    load = saver._load_blobs
+
+    def load_counting(blob_values: list[tuple[bytes, bytes, bytes]]) -> dict[str, Any]:
+        counted = {
+            k.decode(): found
+            for k, t, v in blob_values
+            if k == b"messages" and (found := _count_only(t.decode(), v)) is not None
+        }
+        rest = [value for value in blob_values if value[0].decode() not in counted]
+        return {**load(rest), **counted}
+
+    light._load_blobs = load_counting  # type: ignore[method-assign]
+    return light
 
 
 async def replay(conversations: Conversations, owner: Account, thread_id: str) -> Replay:
@@ -71,7 +103,10 @@ async def replay(conversations: Conversations, owner: Account, thread_id: str) -
         for row in rows
     ]
     checkpoints = []
-    async for snapshot in conversations.graph.aget_state_history(_config(thread_id)):
+    graph = conversations.graph
+    if isinstance(graph.checkpointer, BasePostgresSaver):
+        graph = graph.copy({"checkpointer": _counting(graph.checkpointer)})
+    async for snapshot in graph.aget_state_history(checkpoint_config(thread_id)):
         values = snapshot.values or {}
         checkpoints.append(
             {
@@ -104,7 +139,7 @@ async def fork(
 ) -> Replay:
     """Say `message` from `checkpoint_id` in a new sandbox thread: searches are answered from
     what the original thread got, and nothing is ever ordered or cancelled."""
-    snapshot = await conversations.graph.aget_state(_config(thread_id, checkpoint_id))
+    snapshot = await conversations.graph.aget_state(checkpoint_config(thread_id, checkpoint_id))
     if not snapshot.values or snapshot.config["configurable"].get("checkpoint_id") != checkpoint_id:
         raise ReplayError(f"Thread {thread_id} has no checkpoint {checkpoint_id}.")
     history = list(snapshot.values.get("messages", []))
@@ -116,7 +151,7 @@ async def fork(
     sandbox = str(new_id())
     if history:
         await conversations.graph.aupdate_state(
-            _config(sandbox), {"messages": history}, as_node="model"
+            checkpoint_config(sandbox), {"messages": history}, as_node="model"
         )
     result: TurnResult = await conversations.turn(
         owner,

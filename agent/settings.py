@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from ipaddress import ip_network
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from tools.booking import LEASE
 from tools.money import DEFAULT_LOCALE, UnknownLocale, locale_named
@@ -15,6 +16,27 @@ from tools.money import DEFAULT_LOCALE, UnknownLocale, locale_named
 
 class SettingsError(ValueError):
     """A setting is missing or unsafe; the message is one sentence for the operator."""
+
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def web_origin(text: str) -> str:
+    """`text` as a browser writes an Origin header ("https://travel.example.com", lower case,
+    no default port), else ValueError saying what it lacks."""
+    try:
+        parts = urlsplit(text.strip())
+        port = parts.port
+    except ValueError:
+        raise ValueError(f"{text.strip()!r} is not a URL") from None
+    if parts.scheme.lower() not in DEFAULT_PORTS or not parts.hostname:
+        raise ValueError(f"{text.strip()!r} is not an http(s)://host origin")
+    if parts.path not in {"", "/"} or parts.query or parts.fragment or parts.username:
+        raise ValueError(f"{text.strip()!r} has more than a scheme, host and port")
+    scheme, host = parts.scheme.lower(), parts.hostname
+    host = f"[{host}]" if ":" in host else host  # an IPv6 address keeps its brackets
+    shown_port = "" if port in {None, DEFAULT_PORTS[scheme]} else f":{port}"
+    return f"{scheme}://{host}{shown_port}"
 
 
 class Settings(BaseSettings):
@@ -80,6 +102,12 @@ class Settings(BaseSettings):
     trusted_proxies: str = Field(default="", validation_alias="TRAVELHUB_TRUSTED_PROXIES")
     """Comma-separated addresses or networks of the reverse proxies whose X-Forwarded-For is
     believed; empty: none, the client address is the socket's peer."""
+    allowed_origins: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(), validation_alias="TRAVELHUB_ALLOWED_ORIGINS"
+    )
+    """Web origins besides the app's own whose pages may call it and open its chat socket,
+    comma-separated ("https://partner.example,https://intranet.example:8443"); empty (the
+    default): pages the app serves itself only."""
 
     metrics: bool = Field(default=True, validation_alias="TRAVELHUB_METRICS")
     """Whether this process records Prometheus metrics and serves them at /metrics."""
@@ -205,6 +233,18 @@ class Settings(BaseSettings):
                     f"TRAVELHUB_TRUSTED_PROXIES: {part!r} is not an address or network."
                 ) from None
         return value
+
+    @field_validator("allowed_origins", mode="before")
+    @classmethod
+    def _web_origins(cls, value: Any) -> tuple[str, ...]:
+        listed = value.split(",") if isinstance(value, str) else list(value)
+        try:
+            return tuple(dict.fromkeys(web_origin(item) for item in listed if item.strip()))
+        except ValueError as error:
+            raise SettingsError(
+                f"TRAVELHUB_ALLOWED_ORIGINS: {error}; write origins such as"
+                " https://travel.example.com, comma-separated."
+            ) from None
 
     @model_validator(mode="after")
     def _provider_credentials(self) -> Settings:

@@ -29,6 +29,7 @@ from db.typed_arrays import (
     UuidArray,
 )
 from ops import metrics
+from ops.tracing import Traced, here, span
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +123,8 @@ class _Entry:
     """Set once written; None for analytics nobody waits on."""
     beside: dict[Table, list[Sequence[Any]]] = field(default_factory=dict)
     """Rows of other tables, committed with these."""
+    traced: Traced | None = field(default_factory=here)
+    """The span that queued them (a write's, or a turn's): the commit's span links to it."""
 
 
 @dataclass
@@ -156,6 +159,17 @@ class ChatLog:
         """Write the rows (and `beside`, rows of other tables: a turn's checkpoint); return once
         they are committed (raises if they could not be). `afterwards`: analytics posted once
         they are, even if the caller stopped waiting (a turn past its deadline)."""
+        with span("chat_log.write", {"travelhub.chat_log.messages": len(messages)}):
+            await self._write(tenant_id, messages, events, beside, afterwards)
+
+    async def _write(
+        self,
+        tenant_id: uuid.UUID,
+        messages: Sequence[MessageRow],
+        events: Sequence[EventRow],
+        beside: Mapping[Table, Sequence[Sequence[Any]]] | None,
+        afterwards: Sequence[EventRow],
+    ) -> None:
         committed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         if afterwards:
             follow = list(afterwards)
@@ -276,11 +290,19 @@ class ChatLog:
         }
         for table, rows in beside.items():
             params.update(table.arrays(rows))
-        async with self.pool.connection() as connection:
-            started = time.perf_counter()
-            # One statement, its own transaction (the pool is in autocommit), every tenant's.
-            await connection.execute(write_statement(tuple(beside)), params)
-            metrics.chat_log_committed(len(batch), time.perf_counter() - started)
+        # A commit serves the turns of its batch, so it is a trace of its own, linked to each.
+        counts = {
+            "travelhub.chat_log.batch": len(batch),
+            "travelhub.chat_log.messages": len(messages),
+            "travelhub.chat_log.events": len(events),
+            "travelhub.chat_log.durable": params["p_durable"],
+        }
+        with span("chat_log.commit", counts, links=[e.traced for e in batch], root=True):
+            async with self.pool.connection() as connection:
+                started = time.perf_counter()
+                # One statement, its own transaction (the pool is in autocommit), every tenant's.
+                await connection.execute(write_statement(tuple(beside)), params)
+                metrics.chat_log_committed(len(batch), time.perf_counter() - started)
         self.transactions += 1
 
 

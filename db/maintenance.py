@@ -261,7 +261,8 @@ def _sign_in_failures(db: psycopg.Connection[tuple[Any, ...]], report: Report) -
 def _daily_metrics(db: psycopg.Connection[tuple[Any, ...]], report: Report) -> None:
     if not report.dry_run:
         db.execute("REFRESH MATERIALIZED VIEW CONCURRENTLY mv_daily_metrics")
-    report.note("refresh mv_daily_metrics")
+        db.execute("REFRESH MATERIALIZED VIEW CONCURRENTLY mv_tenant_daily_metrics")
+    report.note("refresh mv_daily_metrics, mv_tenant_daily_metrics")
 
 
 def _checkpoints(db: psycopg.Connection[tuple[Any, ...]], report: Report) -> None:

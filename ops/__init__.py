@@ -1,1 +1,1 @@
-"""Operating the product: what it tells its operators (metrics)."""
+"""How the running system is observed: traces (ops/tracing.py) and metrics (ops/metrics.py)."""

@@ -28,6 +28,7 @@ from db.ids import new_id
 from db.models import Booking, FlightBooking, HotelBooking
 from db.models.booking import MONEY_PLACES
 from db.models.enums import BookingStatus
+from ops.tracing import span
 from tools.booking_ledger import BookingLedger, Held, PlannedOrder, StepLost, plan
 from tools.booking_status import UNSETTLED, not_booked, outcome_unknown
 from tools.cache_key import canonical_json
@@ -119,6 +120,16 @@ class BookingService:
 
     async def book(self, request: BookingRequest, *, customer: Customer) -> Booking:
         """The confirmed booking, or BookingError with one sentence saying why not."""
+        kinds = ",".join(sorted({offer.kind for offer in request.offers}))
+        with span(
+            "booking",
+            {"travelhub.booking.items": len(request.offers), "travelhub.booking.kinds": kinds},
+        ) as current:
+            booking = await self._book(request, customer)
+            current.set_attribute("travelhub.booking.status", str(booking.status))
+            return booking
+
+    async def _book(self, request: BookingRequest, customer: Customer) -> Booking:
         if customer.user_id is None:
             raise BookingError("A booking is made for a signed-in traveller.")
         rows = [_row(customer.tenant_id, offer) for offer in request.offers]

@@ -18,6 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from ops.tracing import span
 from tools.cache_key import SearchKind, canonical_json
 from tools.single_flight import LockUnavailable, PostgresFlight, RedisFlight
 
@@ -110,6 +111,24 @@ class SearchCache:
         fetch: Callable[[], Awaitable[list[dict[str, Any]]]],
     ) -> Cached:
         """The results for `key`, from the fastest tier that has them."""
+        with span(
+            "search.cache", {"travelhub.search.kind": kind, "travelhub.provider": provider}
+        ) as current:
+            found = await self._get_or_fetch(
+                kind, key, provider=provider, params=params, fetch=fetch
+            )
+            current.set_attribute("travelhub.search.tier", found.tier)
+            return found
+
+    async def _get_or_fetch(
+        self,
+        kind: SearchKind,
+        key: str,
+        *,
+        provider: str,
+        params: dict[str, Any],
+        fetch: Callable[[], Awaitable[list[dict[str, Any]]]],
+    ) -> Cached:
         results = await self._redis_get(kind, key)
         if results is not None:
             self.hits.add(kind, key)

@@ -1,5 +1,5 @@
-"""The web app: Chainlit mounted on FastAPI, beside a health check, the replay API and the
-thread file export."""
+"""The web app: Chainlit mounted on FastAPI, beside a health check, the replay API and pages
+(web/replay_pages.py) and the thread file export."""
 
 from __future__ import annotations
 
@@ -29,7 +29,9 @@ from agent.thread_export import ThreadNotFound, export_thread
 from tools.errors import BookingNotFound
 from tools.references import normalise
 from web import runtime
+from web.admin_page import admin_router
 from web.client_address import keep_client_address
+from web.origins import guard_chainlit
 from web.password_page import password_router
 from web.scrape import METRICS_PATH, metrics_router
 from web.session_guard import SessionGuard, decoded, request_token
@@ -238,6 +240,9 @@ def create_app() -> FastAPI:
             headers={"Content-Disposition": f'attachment; filename="trip-{name}.ics"'},
         )
 
+    from web.replay_pages import replay_router  # it reads this module's authorization
+
+    app.include_router(replay_router(chat_path=CHAT_PATH))
     if settings.signup:
         app.include_router(
             signup_router(chat_path=CHAT_PATH, tenant_slug=settings.default_tenant_slug)
@@ -248,9 +253,11 @@ def create_app() -> FastAPI:
         app.include_router(
             metrics_router(token=settings.metrics_token, trusted_proxies=settings.trusted_proxies)
         )
+    app.include_router(admin_router(chat_path=CHAT_PATH))
 
     os.chdir(PROJECT_ROOT)  # Chainlit reads .chainlit/ and chainlit.md from here
     from chainlit.utils import mount_chainlit
 
     mount_chainlit(app=app, target=str(PROJECT_ROOT / "app.py"), path=CHAT_PATH)
+    guard_chainlit(settings.allowed_origins)
     return app

@@ -29,7 +29,13 @@ THREAD_OF_UI_MESSAGE = text("SELECT thread_of_ui_message(:id)")
 THREAD_USER = text("SELECT user_id FROM chat_sessions WHERE thread_id = :thread")
 TRANSCRIPT = text(
     "SELECT m.created_at, m.role, m.content, m.tool_calls, m.tool_name, m.tool_call_id,"
-    " m.model_name, m.latency_ms, m.superseded_at FROM chat_messages m"
+    " m.model_name, m.latency_ms, m.superseded_at,"
+    # What a page shows beside the words: the agent's question, its answer, a tool's error.
+    " jsonb_strip_nulls(jsonb_build_object("
+    "  'awaiting_confirmation', m.attributes->'awaiting_confirmation',"
+    "  'action', m.attributes->'action', 'error', m.attributes->'error',"
+    "  'answer', CASE WHEN m.attributes->>'key' LIKE 'answer:%' THEN true END)) AS marks"
+    " FROM chat_messages m"
     " JOIN chat_sessions s ON s.id = m.session_id"
     # Never older than their session (a day's margin for a clock set back).
     " WHERE s.thread_id = :thread AND m.created_at >= s.created_at - interval '1 day'"
@@ -58,6 +64,11 @@ KEEP_SETTINGS = text(
     " jsonb_build_object('chat_settings', CAST(:settings AS jsonb))"
     " WHERE thread_id = :thread AND deleted_at IS NULL"
     " AND context->'chat_settings' IS DISTINCT FROM CAST(:settings AS jsonb)"
+)
+NOTE_FAILURE = text(
+    "UPDATE chat_sessions SET context = context || jsonb_build_object('failure',"
+    " jsonb_build_object('at', now(), 'kind', CAST(:kind AS text)))"
+    " WHERE thread_id = :thread"
 )
 RENAME = text("UPDATE chat_sessions SET title = :title WHERE thread_id = :thread")
 DELETE = text(
@@ -158,7 +169,8 @@ class ChatSessions:
     ) -> list[Row[Any]]:
         """The messages stored on the user's thread, oldest first (NotYourConversation if it
         is not theirs), every branch: created_at, role, content, tool_calls, tool_name,
-        tool_call_id, model_name, latency_ms, superseded_at (None: the current branch)."""
+        tool_call_id, model_name, latency_ms, superseded_at (None: the current branch), marks
+        (awaiting_confirmation and action of a question, answer, a tool's error)."""
         async with UnitOfWork(self.sessions, tenant_id=tenant_id) as uow:
             connection = await uow.session.connection()
             author = (await connection.execute(THREAD_USER, {"thread": thread_id})).scalar()
@@ -176,10 +188,11 @@ class ChatSessions:
         rated: int | None = None,
         after_thread: uuid.UUID | None = None,
     ) -> list[Row[Any]]:
-        """The user's sessions, most recently active first: thread_id, title, created_at,
-        context, email. `title_like` is a LIKE pattern; `rated`, a rating one message has;
-        `after_thread`, the last thread of the previous page."""
-        conditions = ["s.user_id = :user", "s.deleted_at IS NULL"]
+        """The user's sessions (replay forks left out), most recently active first: thread_id,
+        title, created_at, context, email. `title_like` is a LIKE pattern; `rated`, a rating
+        one message has; `after_thread`, the last thread of the previous page."""
+        # A replay fork is a developer's sandbox, never one of the traveller's conversations.
+        conditions = ["s.user_id = :user", "s.deleted_at IS NULL", "NOT s.context ? 'forked_from'"]
         params: dict[str, Any] = {"user": user_id, "limit": limit}
         if title_like is not None:
             conditions.append("s.title ILIKE :search")
@@ -235,6 +248,14 @@ class ChatSessions:
             connection = await uow.session.connection()
             params = {"settings": json.dumps(settings), "thread": thread_id}
             await connection.execute(KEEP_SETTINGS, params)
+            await uow.commit()
+
+    async def note_failure(self, tenant_id: uuid.UUID, thread_id: uuid.UUID, kind: str) -> None:
+        """Keep on the session that a turn broke off (`kind`: the error's class), for replay
+        to show the thread as failed."""
+        async with UnitOfWork(self.sessions, tenant_id=tenant_id) as uow:
+            connection = await uow.session.connection()
+            await connection.execute(NOTE_FAILURE, {"kind": kind[:100], "thread": thread_id})
             await uow.commit()
 
     async def rename(self, tenant_id: uuid.UUID, thread_id: uuid.UUID, title: str | None) -> None:

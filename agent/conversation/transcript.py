@@ -39,6 +39,8 @@ def turn_message_of(message: BaseMessage, *, model_name: str) -> TurnMessage | N
             str(message.content),
             tool_call_id=message.tool_call_id,
             tool_name=message.name,
+            # A tool that refused (a bad date, an expired offer) is an error on replay's pages.
+            attributes={"error": True} if _refused(message) else None,
         )
     if isinstance(message, AIMessage):
         usage: dict[str, Any] = dict(message.usage_metadata or {})
@@ -56,3 +58,10 @@ def turn_message_of(message: BaseMessage, *, model_name: str) -> TurnMessage | N
             completion_tokens=usage.get("output_tokens"),
         )
     return None
+
+
+def _refused(message: ToolMessage) -> bool:
+    artifact = message.artifact
+    return message.status == "error" or (
+        isinstance(artifact, dict) and artifact.get("kind") == "error"
+    )

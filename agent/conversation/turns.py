@@ -31,6 +31,7 @@ from db.ids import new_id
 from db.models.enums import MessageRole
 from db.text import storable
 from ops import metrics
+from ops.tracing import span
 from tools.agent_tools import recorded_answers
 from tools.desk import ToolRecord, TravelContext, TravelDesk
 
@@ -139,7 +140,9 @@ class Conversations:
             preferences, ui_id,
         )  # fmt: skip
         started = time.perf_counter()
-        result = await self._admitted_turn(account, thread, request)
+        with span("turn", {"travelhub.thread_id": thread, "travelhub.sandbox": sandbox}) as current:
+            result = await self._admitted_turn(account, thread, request)
+            current.set_attribute("travelhub.turn.outcome", turn_outcome(result))
         metrics.turn_finished(result.outcome, time.perf_counter() - started)
         return result
 
@@ -186,8 +189,9 @@ class Conversations:
         try:
             with self.store.checkpointing(thread, chat) as checkpointed:
                 run = await run_graph(self.graph, graph_input, config, context, request.listener)
-        except Exception:
+        except Exception as error:
             log.exception("turn failed on thread %s", thread)
+            await self._note_failure(account, thread, error)
             return TurnResult(thread, SORRY, False, chat.id, outcome="failed")
         latency = (time.perf_counter() - started) * 1000
         transcript.extend(self._messages_of(run))
@@ -206,6 +210,16 @@ class Conversations:
             question = _noted(_question_text(run.question), note)
             return TurnResult(thread, question, True, chat.id, outcome="question")
         return TurnResult(thread, _noted(run.reply(SORRY), note), False, chat.id)
+
+    async def _note_failure(self, account: Account, thread: str, error: Exception) -> None:
+        """Mark the thread failed for replay; a failure to do so is only logged (the
+        traveller's answer does not depend on it)."""
+        try:
+            await self.store.chat_sessions.note_failure(
+                account.tenant_id, uuid.UUID(thread), type(error).__name__
+            )
+        except Exception:
+            log.exception("could not mark thread %s failed", thread)
 
     async def _booked_in_replaced_turns(self, thread: str, chat: OpenSession) -> list[str]:
         """What an edit leaves booked behind it; nothing (logged) if that cannot be read:
@@ -292,6 +306,16 @@ def _first_message(
     human = HumanMessage(message, id=str(new_id()))
     said = TurnMessage(f"lc:{human.id}", MessageRole.USER, message, attributes=attributes)
     return [said], {"messages": [human]}
+
+
+_FAILURES = {TOO_SLOW: "too_slow", NO_DATABASE: "no_database", UNSAVED: "unsaved", SORRY: "failed"}
+
+
+def turn_outcome(result: TurnResult) -> str:
+    """How a turn ended, in one word (traces): answered, asked to confirm, or what failed."""
+    if result.awaiting_confirmation:
+        return "awaiting_confirmation"
+    return _FAILURES.get(result.reply, "answered")
 
 
 def _noted(reply: str, note: str | None) -> str:

@@ -340,6 +340,49 @@ def test_the_replay_api_follows_its_rule_for_every_pair(
     loop.run(run())
 
 
+def test_the_replay_pages_follow_the_replay_apis_rule_for_every_pair(
+    untouched: World, web_app: FastAPI, loop: Loop
+) -> None:
+    """/replay/ lists only what the viewer may replay; a thread's page, its checkpoint
+    fragment and its fork form refuse everyone else with 403 and none of its words."""
+    world = untouched
+
+    async def run() -> None:
+        transport = httpx.ASGITransport(app=web_app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            for viewer in world.people:
+                headers = {"Authorization": f"Bearer {token_for(viewer.traveller, world.database)}"}
+                listed = await client.get("/replay/", headers=headers)
+                world.count("replay pages")
+                assert listed.status_code == 200, listed.text
+                for thread in world.threads():
+                    author = world.owner_of_thread(thread)
+                    assert (thread in listed.text) == may_replay(viewer, author), (
+                        viewer.name, author.name,
+                    )  # fmt: skip
+                    page = await client.get(f"/replay/{thread}", headers=headers)
+                    fragment = await client.get(
+                        f"/replay/{thread}/checkpoints/{uuid.uuid4()}", headers=headers
+                    )
+                    forked = await client.post(
+                        f"/replay/{thread}/fork",
+                        data={"checkpoint_id": "x", "message": "book it", "csrf_token": "t"},
+                        headers={**headers, "Cookie": "travelhub_replay_csrf=t"},
+                    )
+                    world.count("replay pages", 3)
+                    if may_replay(viewer, author):
+                        assert page.status_code == 200, page.text
+                        assert fragment.status_code == 404  # no such checkpoint
+                        assert forked.status_code == 422  # nor one to fork from
+                    else:
+                        for refused in (page, fragment, forked):
+                            assert refused.status_code == 403, (viewer.name, author.name)
+                            assert "That conversation is not yours." in refused.text
+                            assert author.email not in refused.text
+
+    loop.run(run())
+
+
 def test_the_agent_and_its_services_keep_bookings_to_their_holders(
     untouched: World, loop: Loop
 ) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -277,6 +278,80 @@ def test_garbage_ids_and_bad_credentials_get_a_clear_4xx(api: Api, route: str) -
         probes += 1
         assert response.status_code == (200 if asker == "ada" else 401)
     print(f"\nREST: {probes} hostile requests, all 2xx/4xx as expected")
+
+
+REPLAY_PAGES = ["/replay/{}", "/replay/{}/checkpoints/{}", "/replay/{}/fork"]
+
+
+def test_the_replay_pages_refuse_garbage_ids_and_bad_credentials(
+    api: Api, web_app: FastAPI
+) -> None:
+    """Every credential against every replay page, with real, unknown and garbage ids: the
+    owner or their tenant's admin gets the page; anyone else a 401, 403 or 404 that holds
+    nothing of the thread."""
+    from fastapi.testclient import TestClient
+
+    probes = 0
+    with TestClient(web_app) as client:  # the app's lifespan, as schemathesis runs it
+        for asker, header in api.tokens.items():
+            headers = {"Authorization": header} if header else {}
+            listed = client.get("/replay/", headers=headers)
+            probes += 1
+            if asker not in api.allowed:
+                assert listed.status_code == 401, (asker, listed.status_code)
+            for whose, thread in api.threads.items():
+                assert (thread in listed.text) == (whose in api.allowed.get(asker, set()))
+            for garbage in [*GARBAGE_PATHS, *api.threads.values()]:
+                for route in REPLAY_PAGES:
+                    path = route.format(garbage, garbage)
+                    if route.endswith("fork"):
+                        answer = client.post(path, headers=headers, data={"message": "hi"})
+                    else:
+                        answer = client.get(path, headers=headers)
+                    probes += 1
+                    allowed = 200 in _expected(api, asker, garbage)
+                    expected = _expected(api, asker, garbage) | {404, 405}
+                    if route.endswith("fork") and allowed:
+                        expected = {403}  # the real thread, without the form's token
+                    if "checkpoints" in route and allowed:
+                        expected = {404}  # no such checkpoint
+                    assert answer.status_code in expected, (asker, path, answer.status_code)
+                    if not allowed:
+                        assert "@example.com" not in answer.text, (asker, path)
+    print(f"\nreplay pages: {probes} hostile requests, none let in")
+
+
+def test_the_admin_page_shows_a_tenants_figures_to_its_admins_only(
+    api: Api, web_app: FastAPI
+) -> None:
+    """Every credential against /admin: a tenant's admin gets its own tenant's figures, a
+    traveller 403 and one sentence, anyone else the sign-in page (or 401 for an ended session);
+    nobody's address is on it."""
+    from fastapi.testclient import TestClient
+
+    from web.admin_page import NOT_AN_ADMIN
+
+    conversations = {"dora": 2, "carol": 0}  # Ada's and Bob's are the default tenant's
+    with TestClient(web_app) as client:  # the app's lifespan, as schemathesis runs it
+        for asker, header in api.tokens.items():
+            headers = {"Authorization": header} if header else {}
+            answer = client.get("/admin", headers=headers, follow_redirects=False)
+            if asker in conversations:
+                assert answer.status_code == 200, asker
+                found = re.search(r'<script id="charts" type="application/json">(.*?)</script>',
+                                  answer.text, re.S)  # fmt: skip
+                assert found is not None
+                assert json.loads(found.group(1))[0]["data"][1][-1] == conversations[asker]
+            elif asker in api.allowed:
+                assert answer.status_code == 403, asker
+                assert NOT_AN_ADMIN in answer.text
+            else:
+                assert answer.status_code in {303, 401}, (asker, answer.status_code)
+                if answer.status_code == 303:
+                    assert answer.headers["location"] == "/chat/login"
+            if asker not in conversations:
+                assert 'id="charts"' not in answer.text, asker
+            assert "@example.com" not in answer.text, asker
 
 
 CALENDAR = "/api/bookings/{reference}/calendar.ics"

@@ -121,7 +121,7 @@ def test_cache_checkpoints_and_forgotten_users(database: str, owner: Any) -> Non
     assert "delete 1 expired rows of flight_search_cache, then VACUUM ANALYZE" in report.done
     assert "delete the checkpoints of 1 deleted conversation(s)" in report.done
     assert "delete 1 user(s) forgotten more than 30 days ago" in report.done
-    assert "refresh mv_daily_metrics" in report.done
+    assert "refresh mv_daily_metrics, mv_tenant_daily_metrics" in report.done
     assert owner.execute("SELECT count(*) FROM checkpoints").fetchone() == (0,)
     assert owner.execute("SELECT count(*) FROM users").fetchone() == (0,)
     assert owner.execute("SELECT count(*) FROM bookings").fetchone() == (1,)  # kept, unlinked

@@ -1,5 +1,5 @@
 """The rooms import one way: app.py/web and cli -> agent -> tools -> db, accounts beside tools;
-ops (the metrics every room records) under them all."""
+ops (traces and metrics) below them all."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ MAY_IMPORT = {
     "accounts": {"db", "ops"},
     "tools": {"db", "ops"},
     "db": {"ops"},
-    "migrations": {"db"},
     "ops": set(),
+    "migrations": {"db"},
 }
 WEB_FRAMEWORKS = {"chainlit", "fastapi", "starlette"}
 """Only app.py and web/ speak to the browser."""
@@ -63,7 +63,7 @@ def test_only_the_web_face_imports_web_frameworks(room: str) -> None:
     assert not wrong, sorted(wrong)
 
 
-@pytest.mark.parametrize("room", ["agent", "accounts", "tools", "db", "migrations", "ops"])
+@pytest.mark.parametrize("room", ["agent", "accounts", "tools", "db", "ops", "migrations"])
 def test_no_lower_room_loads_a_higher_one_by_path(room: str) -> None:
     wrong = [
         str(path.relative_to(ROOT))

@@ -55,3 +55,21 @@ def test_a_booking_lease_shorter_than_a_vendor_call_is_refused() -> None:
     with pytest.raises(ValidationError, match=r"TRAVELHUB_BOOKING_LEASE \(15 s\) must be longer"):
         Settings(TRAVELHUB_BOOKING_LEASE=15, TRAVELHUB_PROVIDER_BUDGET=20)
     assert Settings().booking_lease_seconds > Settings().provider_budget_seconds
+
+
+def test_allowed_origins_are_written_as_a_browser_sends_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert Settings().allowed_origins == ()  # the app's own origin only
+    monkeypatch.setenv(
+        "TRAVELHUB_ALLOWED_ORIGINS", " https://Partner.example:443/, http://[::1]:8080,,"
+    )
+    assert Settings().allowed_origins == ("https://partner.example", "http://[::1]:8080")
+
+
+@pytest.mark.parametrize(
+    "value", ["*", "partner.example", "ftp://partner.example", "https://partner.example/chat"]
+)
+def test_an_allowed_origin_that_is_not_one_is_refused(value: str) -> None:
+    with pytest.raises(ValidationError, match=r"TRAVELHUB_ALLOWED_ORIGINS: .* write origins such"):
+        Settings(TRAVELHUB_ALLOWED_ORIGINS=value)
