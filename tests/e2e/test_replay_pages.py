@@ -35,6 +35,15 @@ async def _conversations(database: str) -> tuple[str, str]:
         return thread, (await services.conversations.turn(bob, "hello")).thread_id
 
 
+def choose(page: Any, step: Any) -> None:
+    """Click a timeline step and wait for its own state: the panel before it has a form too,
+    which a test filling it at once would fill just before htmx swaps it away."""
+    checkpoint = step.get_attribute("href").split("?checkpoint=")[1].split("#")[0]
+    step.click()
+    page.locator("#state h2 code").filter(has_text=checkpoint).wait_for(timeout=TIMEOUT)
+    assert f"?checkpoint={checkpoint}" in page.url
+
+
 def test_an_admin_finds_steps_through_and_forks_a_thread_and_a_traveller_cannot(
     browser: Any, server: Server, e2e_database: str, owner_db: Any
 ) -> None:
@@ -62,13 +71,9 @@ def test_an_admin_finds_steps_through_and_forks_a_thread_and_a_traveller_cannot(
         page.get_by_text("Tool result: search_flights").wait_for(timeout=TIMEOUT)
         steps = page.locator(".timeline li a")
         assert steps.count() == 3  # a checkpoint per turn
-        for index in range(steps.count()):  # htmx swaps the state panel in place
-            steps.nth(index).click()
-            page.locator("#state h2").filter(has_text="Checkpoint").wait_for(timeout=TIMEOUT)
-            assert "?checkpoint=" in page.url
-        # Before the booking: the checkpoint after the search, the agent having answered.
-        steps.nth(0).click()
-        page.locator("#state textarea[name=message]").wait_for(timeout=TIMEOUT)
+        for index in [*range(steps.count()), 0]:  # htmx swaps the state panel in place
+            choose(page, steps.nth(index))
+        # Before the booking (step 0, chosen last): after the search, the agent having answered.
         page.fill("#state textarea[name=message]", FORK_MESSAGE)
         page.click("#state form.fork button[type=submit]")
         page.get_by_text("sandbox fork").wait_for(timeout=TIMEOUT)
