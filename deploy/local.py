@@ -75,6 +75,12 @@ def postgres_binaries() -> Path:
     )
 
 
+def installed() -> dict[str, str]:
+    """Where each program the deployment runs is, else MissingProgram saying what to install."""
+    postgres_binaries()
+    return {name: program(name) for name in INSTALL}
+
+
 def rendered(template: Path, values: Mapping[str, str]) -> str:
     """`template` with its ${NAME} values filled in, as `envsubst` would."""
     text = string.Template(template.read_text()).safe_substitute(values)
@@ -195,7 +201,7 @@ class Deployment:
         self.stop()
 
     def start(self) -> None:
-        binaries = {name: program(name) for name in INSTALL}
+        binaries = installed()
         runner = Runner(self.folder)
         self._step("start")
         primary = Cluster(runner, "primary")

@@ -20,7 +20,7 @@ import pytest
 import socketio  # type: ignore[import-untyped]
 from psycopg.types.json import Jsonb
 
-from deploy.local import INSTANCES, Deployment, MissingProgram
+from deploy.local import INSTANCES, Deployment, MissingProgram, installed
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_FLAGS
 from tests.e2e.test_browser import say
 from tests.faults.browser import PASSWORD, SOCKET_PATH, ChatTab, traveller_with_password, until
@@ -47,16 +47,13 @@ def deployment() -> Iterator[Deployment]:
         missing(f"No Chromium at {CHROMIUM}: apt-get install chromium.")
     # The OAuth tests' providers would need callback URLs of their own here.
     environ = {key: value for key, value in os.environ.items() if not key.startswith("OAUTH_")}
-    started = Deployment(environ=environ)
     try:
-        started.__enter__()
+        installed()
     except MissingProgram as absent:
         missing(str(absent))
-    print("deployment started:", {step: round(took, 1) for step, took in started.took.items()})
-    try:
+    with Deployment(environ=environ) as started:
+        print("deployment started:", {step: round(s, 1) for step, s in started.took.items()})
         yield started
-    finally:
-        started.stop()
 
 
 def serving(page: Any) -> str:
@@ -70,6 +67,10 @@ def rows(url: str, query: str, *params: Any) -> list[tuple[Any, ...]]:
         return [tuple(row) for row in connection.execute(query, params).fetchall()]
 
 
+SESSIONS = (
+    "SELECT s.thread_id::text FROM chat_sessions s JOIN users u ON u.id = s.user_id"
+    " WHERE u.email = %s"
+)
 MESSAGES = (
     "SELECT m.role, m.content FROM chat_messages m JOIN chat_sessions s ON s.id = m.session_id"
     " WHERE s.thread_id = %s ORDER BY m.id"
@@ -92,7 +93,7 @@ def test_the_chat_carries_on_when_its_instance_dies(deployment: Deployment) -> N
             say(page, SEARCH)
             page.get_by_role("button", name="Book flight #1").wait_for(timeout=TIMEOUT)
             first = serving(page)
-            (thread,) = rows(owner, "SELECT thread_id::text FROM chat_sessions")[0]
+            [(thread,)] = rows(owner, SESSIONS, EMAIL)
 
             with page.expect_websocket(timeout=TIMEOUT) as reconnected:
                 deployment.kill(first)  # between two turns, as a crashed machine: no goodbye
@@ -125,13 +126,18 @@ def test_the_chat_carries_on_when_its_instance_dies(deployment: Deployment) -> N
 
     stored = rows(owner, MESSAGES, thread)
     said = [content for role, content in stored if role == "user"]
-    assert said[:2] == [SEARCH, BOOK], stored
+    assert said == [SEARCH, BOOK, "yes"], stored  # "yes": the Confirm button
     # Empty assistant rows are the model's tool calls; every row with words is there once.
     twice = {pair: n for pair, n in Counter(row for row in stored if row[1]).items() if n > 1}
     assert not twice, f"stored more than once: {twice}\n{stored}"
-    assert rows(owner, "SELECT count(*) FROM chat_sessions") == [(1,)]
-    assert rows(owner, "SELECT status, count(*) FROM bookings GROUP BY 1") == [("confirmed", 1)]
-    events = dict(rows(owner, "SELECT event_type, count(*) FROM analytics_events GROUP BY 1"))
+    assert rows(owner, SESSIONS, EMAIL) == [(thread,)]
+    booked = "SELECT b.status FROM bookings b JOIN chat_sessions s ON s.id = b.session_id"
+    assert rows(owner, f"{booked} WHERE s.thread_id = %s", thread) == [("confirmed",)]
+    counted = (
+        "SELECT e.event_type, count(*) FROM analytics_events e"
+        " JOIN chat_sessions s ON s.id = e.session_id WHERE s.thread_id = %s GROUP BY 1"
+    )
+    events = dict(rows(owner, counted, thread))
     assert events["message_sent"] == events["turn_completed"] == len(said), events
 
     # The replica streams it all; the app's own connections came through PgBouncer.
