@@ -37,6 +37,7 @@ from web.scrape import METRICS_PATH, metrics_router
 from web.session_guard import SessionGuard, decoded, request_token
 from web.sign_in_refusal import SignInRefusalMiddleware
 from web.signup import SIGNUP_PATH, signup_router
+from web.socket_order import order_chainlit_socket
 
 log = logging.getLogger(__name__)
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -260,4 +261,5 @@ def create_app() -> FastAPI:
 
     mount_chainlit(app=app, target=str(PROJECT_ROOT / "app.py"), path=CHAT_PATH)
     guard_chainlit(settings.allowed_origins)
+    order_chainlit_socket()
     return app

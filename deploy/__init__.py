@@ -1,0 +1,1 @@
+"""The reference deployment: config templates and `python -m deploy.local`."""
