@@ -159,6 +159,9 @@ class ChatSocket:
         )  # fmt: skip
         await self._client.emit("connection_successful")
         await self._until("chat_settings")  # on_chat_start is running
+        # Its end (a task_end): heard after the first message was sent, it would end that turn
+        # with no reply, as a browser's input stays disabled until it.
+        await self._until("task_end")
         await asyncio.sleep(READING_SECONDS)
 
     async def close(self) -> None:
