@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
+from redis.asyncio import Redis
 
 from agent.bootstrap import Services
 from tests.integration.agent_world import stack
+from tests.support.redis_server import RedisServer
 from web import runtime
 
 
@@ -24,3 +26,20 @@ def installed_services(services: Services) -> Iterator[Services]:
     runtime.install(services)
     yield services
     runtime.install(None)
+
+
+@pytest.fixture(scope="module")
+def private_redis() -> Iterator[RedisServer]:
+    """A Redis of the test module's own, which a test may stop and start again."""
+    server = RedisServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+async def redis(private_redis: RedisServer) -> AsyncIterator[Redis]:
+    """A client of `private_redis` that gives up in half a second when it is down."""
+    client = Redis.from_url(private_redis.url, socket_timeout=0.5, socket_connect_timeout=0.5)
+    yield client
+    await client.aclose()

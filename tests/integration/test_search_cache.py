@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -61,21 +61,6 @@ class CountingHotels:
     async def search_hotels(self, query: HotelQuery) -> list[HotelOffer]:
         self.calls += 1
         return await self._inventory.search_hotels(query)
-
-
-@pytest.fixture(scope="module")
-def private_redis() -> Iterator[RedisServer]:
-    server = RedisServer()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-async def redis(private_redis: RedisServer) -> AsyncIterator[Redis]:
-    client = Redis.from_url(private_redis.url, socket_timeout=0.5, socket_connect_timeout=0.5)
-    yield client
-    await client.aclose()
 
 
 class World:

@@ -9,7 +9,6 @@ import hashlib
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
@@ -23,7 +22,6 @@ from db.models import Booking
 from db.unit_of_work import tenant_sessionmaker
 from db.urls import libpq_url
 from tests import factories
-from tests.support.redis_server import RedisServer
 from tools.booking import BookingRequest, BookingService, Customer
 from tools.cache import Cached, SearchCache
 from tools.offers import FlightOffer
@@ -85,21 +83,6 @@ class PeakCheckouts:
     def _seen(self, out: int) -> None:
         if self.watching:
             self.peak = max(self.peak, out)
-
-
-@pytest.fixture(scope="module")
-def private_redis() -> Iterator[RedisServer]:
-    server = RedisServer()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-async def redis(private_redis: RedisServer) -> AsyncIterator[Redis]:
-    client = Redis.from_url(private_redis.url, socket_timeout=0.5, socket_connect_timeout=0.5)
-    yield client
-    await client.aclose()
 
 
 class Process:
