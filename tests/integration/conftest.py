@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 
+import httpx
 import pytest
+from fastapi import APIRouter, FastAPI
 from redis.asyncio import Redis
 
 from agent.bootstrap import Services
@@ -43,3 +46,13 @@ async def redis(private_redis: RedisServer) -> AsyncIterator[Redis]:
     client = Redis.from_url(private_redis.url, socket_timeout=0.5, socket_connect_timeout=0.5)
     yield client
     await client.aclose()
+
+
+@asynccontextmanager
+async def router_client(router: APIRouter) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client of `router` served alone, in process."""
+    app = FastAPI()
+    app.include_router(router)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield client

@@ -12,13 +12,13 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
 
 from accounts.directory import Account, account_by_email
 from agent.bootstrap import Services
 from db.tenant_metrics import daily_metrics
 from tests.hostile.conftest import token_for
 from tests.integration.agent_world import traveller
+from tests.integration.conftest import router_client
 from web.admin_page import NOT_AN_ADMIN, admin_router
 
 pytestmark = pytest.mark.integration
@@ -89,11 +89,8 @@ async def client(
 ) -> AsyncIterator[httpx.AsyncClient]:
     del installed_services
     monkeypatch.setenv("CHAINLIT_AUTH_SECRET", SECRET)
-    app = FastAPI()
-    app.include_router(admin_router(chat_path="/chat"))
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as browser:
-        yield browser
+    async with router_client(admin_router(chat_path="/chat")) as client:
+        yield client
 
 
 def charts_of(page: str) -> list[dict[str, Any]]:

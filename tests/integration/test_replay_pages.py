@@ -13,11 +13,11 @@ from typing import Any
 import httpx
 import pytest
 from chainlit.types import Pagination, ThreadFilter
-from fastapi import FastAPI
 
 from accounts.directory import Account, account_by_email
 from agent.bootstrap import Services
 from tests.integration.agent_world import traveller
+from tests.integration.conftest import router_client
 from web import replay_pages
 from web.data_layer import TravelDataLayer
 from web.replay_pages import CSRF_COOKIE, replay_router
@@ -41,11 +41,8 @@ async def client(
 ) -> AsyncIterator[httpx.AsyncClient]:
     del installed_services
     monkeypatch.setenv("CHAINLIT_AUTH_SECRET", SECRET)
-    app = FastAPI()
-    app.include_router(replay_router(chat_path="/chat"))
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as made:
-        yield made
+    async with router_client(replay_router(chat_path="/chat")) as client:
+        yield client
 
 
 async def _talk(services: Services, person: Account, said: list[str]) -> str:
