@@ -4,7 +4,6 @@ sign-in of theirs ended (open chat sockets of this process closed), and back to 
 from __future__ import annotations
 
 import logging
-import secrets
 import uuid
 from pathlib import Path
 from typing import Annotated
@@ -24,6 +23,7 @@ from accounts.password_change import (
 from accounts.passwords import MAX_LENGTH, MIN_LENGTH
 from web import runtime
 from web.client_address import client_address
+from web.csrf import FormToken
 from web.session_guard import (
     TokenSession,
     decoded,
@@ -34,6 +34,7 @@ from web.session_guard import (
 
 PASSWORD_PATH = "/account/password"
 CSRF_COOKIE = "travelhub_password_csrf"
+FORM = FormToken(CSRF_COOKIE, PASSWORD_PATH)
 FORM_EXPIRED = "This form had expired: please send it again."
 log = logging.getLogger(__name__)
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent / "templates")
@@ -61,8 +62,7 @@ def password_router(*, chat_path: str) -> APIRouter:
     def page(
         request: Request, traveller: Account, *, problems: dict[str, str], status: int
     ) -> Response:
-        # Double-submit token: a cross-site form cannot read the cookie to copy it.
-        token = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(32)
+        token = FORM.current(request)
         response = templates.TemplateResponse(
             request,
             "password.html",
@@ -71,10 +71,7 @@ def password_router(*, chat_path: str) -> APIRouter:
              "max_length": MAX_LENGTH},
             status_code=status,
         )  # fmt: skip
-        response.set_cookie(
-            CSRF_COOKIE, token, path=PASSWORD_PATH, httponly=True, samesite="strict",
-            secure=request.url.scheme == "https",
-        )  # fmt: skip
+        FORM.keep(request, response, token)
         return response
 
     @router.get(PASSWORD_PATH)
@@ -96,8 +93,7 @@ def password_router(*, chat_path: str) -> APIRouter:
         if signed_in is None:
             return sign_in_first()
         traveller, session = signed_in
-        expected = request.cookies.get(CSRF_COOKIE, "")
-        if not expected or not secrets.compare_digest(expected.encode(), csrf_token.encode()):
+        if not FORM.matches(request, csrf_token):
             return page(request, traveller, problems={"form": FORM_EXPIRED}, status=403)
         assert session.session_id is not None  # _signed_in returns sessions with an id
         form = PasswordChange(current, new, repeated)
@@ -126,7 +122,7 @@ def password_router(*, chat_path: str) -> APIRouter:
         closed = await disconnect_sockets(ended)
         log.info("password page: %d sessions ended, %d sockets closed", len(ended), closed)
         response: Response = RedirectResponse(f"{chat_path}/", status_code=303)
-        response.delete_cookie(CSRF_COOKIE, path=PASSWORD_PATH)
+        FORM.forget(response)
         return response
 
     return router

@@ -7,7 +7,6 @@ as the replay API: a thread's owner, or an admin of its tenant."""
 
 from __future__ import annotations
 
-import secrets
 import uuid
 from datetime import date
 from pathlib import Path
@@ -29,10 +28,12 @@ from agent.replay_index import (
 from agent.replay_view import CheckpointState, branches, checkpoint_state, timeline
 from web import runtime
 from web.app import _replayable, signed_in
+from web.csrf import FormToken
 
 REPLAY_PATH = "/replay"
 PAGE_SIZE = 25
 CSRF_COOKIE = "travelhub_replay_csrf"
+FORM = FormToken(CSRF_COOKIE, REPLAY_PATH)
 NO_THREAD = "There is no such conversation."
 STATIC = Path(__file__).resolve().parent / "static"
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent / "templates")
@@ -177,7 +178,7 @@ def replay_router(*, chat_path: str) -> APIRouter:
         except ReplayError:
             return refused(request, Refused(404, NO_THREAD))
         header = await thread_header(services.sessions, owner.tenant_id, thread)
-        token = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(32)
+        token = FORM.current(request)
         response = templates.TemplateResponse(
             request,
             "replay_thread.html",
@@ -189,10 +190,7 @@ def replay_router(*, chat_path: str) -> APIRouter:
              "csrf_token": token, "problem": problem},
             status_code=status,
         )  # fmt: skip
-        response.set_cookie(
-            CSRF_COOKIE, token, path=REPLAY_PATH, httponly=True, samesite="strict",
-            secure=request.url.scheme == "https",
-        )  # fmt: skip
+        FORM.keep(request, response, token)
         return response
 
     @router.get(REPLAY_PATH + "/{thread_id}")
@@ -232,8 +230,7 @@ def replay_router(*, chat_path: str) -> APIRouter:
             _viewer, owner = await _owner(request, thread)
         except Refused as refusal:
             return refused(request, refusal)
-        expected = request.cookies.get(CSRF_COOKIE, "")
-        if not expected or not secrets.compare_digest(expected.encode(), csrf_token.encode()):
+        if not FORM.matches(request, csrf_token):
             problem, status = "This form had expired: please send it again.", 403
         elif not message.strip():
             problem, status = "Type the message the fork should start with.", 422

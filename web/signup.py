@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import secrets
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,9 +14,11 @@ from accounts.passwords import MAX_LENGTH, MIN_LENGTH
 from accounts.sign_up import EMAIL_TAKEN, SignUp, SignUpRefused, sign_up
 from web import runtime
 from web.chat_user import sign_in
+from web.csrf import FormToken
 
 SIGNUP_PATH = "/signup"
 CSRF_COOKIE = "travelhub_signup_csrf"
+FORM = FormToken(CSRF_COOKIE, SIGNUP_PATH)
 FORM_EXPIRED = "This form had expired: please send it again."
 NO_TENANT = "Sign-up is not open just now: please ask us for an account."
 log = logging.getLogger(__name__)
@@ -31,8 +32,7 @@ def signup_router(*, chat_path: str, tenant_slug: str) -> APIRouter:
     def page(
         request: Request, *, values: dict[str, Any], problems: dict[str, str], status: int
     ) -> Response:
-        # Double-submit token: a cross-site form cannot read the cookie to copy it.
-        token = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(32)
+        token = FORM.current(request)
         response = templates.TemplateResponse(
             request,
             "signup.html",
@@ -40,10 +40,7 @@ def signup_router(*, chat_path: str, tenant_slug: str) -> APIRouter:
              "problems": problems, "min_length": MIN_LENGTH, "max_length": MAX_LENGTH},
             status_code=status,
         )  # fmt: skip
-        response.set_cookie(
-            CSRF_COOKIE, token, path=SIGNUP_PATH, httponly=True, samesite="strict",
-            secure=request.url.scheme == "https",
-        )  # fmt: skip
+        FORM.keep(request, response, token)
         return response
 
     # HEAD too: the sign-in page asks it whether to show its "Create an account" link.
@@ -63,8 +60,7 @@ def signup_router(*, chat_path: str, tenant_slug: str) -> APIRouter:
         csrf_token: Annotated[str, Form()] = "",
     ) -> Response:
         values = {"email": email, "name": name, "consent": consent, "marketing": marketing}
-        expected = request.cookies.get(CSRF_COOKIE, "")
-        if not expected or not secrets.compare_digest(expected.encode(), csrf_token.encode()):
+        if not FORM.matches(request, csrf_token):
             return page(request, values=values, problems={"form": FORM_EXPIRED}, status=403)
         form = SignUp(email, name, password, repeated, consent=consent, marketing=marketing)
         try:
@@ -79,7 +75,7 @@ def signup_router(*, chat_path: str, tenant_slug: str) -> APIRouter:
             return page(request, values=values, problems={"form": NO_TENANT}, status=503)
         response = RedirectResponse(f"{chat_path}/", status_code=303)
         await sign_in(runtime.services().sessions, request, response, traveller)
-        response.delete_cookie(CSRF_COOKIE, path=SIGNUP_PATH)
+        FORM.forget(response)
         return response
 
     return router
